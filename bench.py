@@ -3,6 +3,7 @@ Every benchmark the project reports, in one place. Speed targets live here, not 
     python bench.py                   # all sections
     python bench.py tokenizer         # one section: tokenizer
     python bench.py tokenizer --gpt2 path/to/gpt2.tiktoken   # compare with GPT-2 offline
+    python bench.py model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
 Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
@@ -23,6 +24,27 @@ def timed(fn, repeats=3):
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
 
+_trained = {}
+def trained_spec(vocab_size, layout, docs_key='train'):
+    """a tokenizer trained on the default corpus, once per process, and the seconds it took"""
+    key = (vocab_size, layout, docs_key)
+    if key not in _trained:
+        docs = list(corpus.documents('train')) if docs_key == 'train' else ten_mb()
+        t0 = time.perf_counter()
+        spec = tokenizer.train(docs, vocab_size, layout, verbose=False)
+        _trained[key] = spec, time.perf_counter() - t0, sum(len(d.encode('utf-8')) for d in docs) / 1e6
+    return _trained[key]
+
+def ten_mb():
+    docs = list(corpus.documents('all'))
+    size = sum(len(d.encode('utf-8')) for d in docs)
+    for d in list(docs): # the whole corpus is 9.7 MB: top it up to 10 MB
+        if size >= 10e6:
+            break
+        docs.append(d)
+        size += len(d.encode('utf-8'))
+    return docs
+
 def ood_sample():
     """out-of-domain text present on every Debian/Ubuntu machine: the GPL-3 (modern legal English)"""
     with open('/usr/share/common-licenses/GPL-3', encoding='utf-8') as f:
@@ -31,25 +53,15 @@ def ood_sample():
 # -----------------------------------------------------------------------------
 def bench_tokenizer(gpt2='gpt2'):
     print(f"== tokenizer ({os.cpu_count()} cores)")
-    train_docs = list(corpus.documents('train'))
-    mb = sum(len(d.encode('utf-8')) for d in train_docs) / 1e6
-    t, spec65 = timed(lambda: tokenizer.train(train_docs, 65536, 'codepoint', verbose=False), 1)
+    spec65, t, mb = trained_spec(65536, 'codepoint')
     print(f"train codepoint 65,536 on the default train split ({mb:.1f} MB): {t:.1f}s (goal <= 120s)")
-    ten = [d for d in corpus.documents('all')]
-    size = sum(len(d.encode('utf-8')) for d in ten)
-    for d in list(ten): # the whole corpus is 9.7 MB: top it up to 10 MB
-        if size >= 10e6:
-            break
-        ten.append(d)
-        size += len(d.encode('utf-8'))
-    mb10 = sum(len(d.encode('utf-8')) for d in ten) / 1e6
-    t, spec131 = timed(lambda: tokenizer.train(ten, 131072, 'codepoint', verbose=False), 1)
+    spec131, t, mb10 = trained_spec(131072, 'codepoint', '10mb')
     counts = tokenizer.describe(load_tokenizer(spec131))
     print(f"train codepoint 131,072 on {mb10:.1f} MB: {t:.1f}s (goal <= 120s), "
           f"{counts['learned']} learned, {counts['placeholders']} placeholders")
-    t, spec8 = timed(lambda: tokenizer.train(train_docs, 8192, 'compact', verbose=False), 1)
+    spec8, t, mb = trained_spec(8192, 'compact')
     print(f"train compact 8,192 (the default tokenizer) on {mb:.1f} MB: {t:.1f}s")
-
+    train_docs = list(corpus.documents('train'))
     toks = {'compact-8192': load_tokenizer(spec8), 'codepoint-65536': load_tokenizer(spec65),
             'codepoint-131072': load_tokenizer(spec131)}
     try:
@@ -80,13 +92,94 @@ def bench_tokenizer(gpt2='gpt2'):
         t2, _ = timed(lambda: tok.encode_batch(lines))
         print(f"  {name:18s} one 2 MB string {2 / t1:6.2f}   encode_batch {lines_mb / t2:6.2f}")
 
+# -----------------------------------------------------------------------------
+def bench_glyphs():
+    import glyphs
+    print(f"== glyphs ({os.cpu_count()} cores)")
+    spec, _, _ = trained_spec(131072, 'codepoint', '10mb')
+    tok = load_tokenizer(spec)
+    for recipe in ('default', 'paper'):
+        t0 = time.perf_counter()
+        emb, X, rank = glyphs.build(tok, 1024, recipe)
+        dt = time.perf_counter() - t0
+        print(f"{tok.vocab_size:,} ids x 1024 ({recipe} recipe), cold: {dt:.1f}s (goal <= 30s); rank {rank}")
+        rep = glyphs.collision_report(tok, X)
+        print(f"  collisions: {rep}")
+
+# -----------------------------------------------------------------------------
+def bench_prepare(repeats=3):
+    """prepare.py on the default corpus against the tokenizer alone on one core (goal >= 0.8 x single x cores)"""
+    import tempfile
+    import prepare
+    print(f"== prepare ({os.cpu_count()} cores)")
+    tok = load_tokenizer(trained_spec(8192, 'compact')[0])
+    docs = list(corpus.documents('all'))
+    mb = sum(len(d.encode('utf-8')) for d in docs) / 1e6
+    threads = tokenizer.THREADS
+    tokenizer.THREADS = 1 # the tokenizer alone on one core, documents already in memory
+    try:
+        single = mb / timed(lambda: tok.encode_batch(docs), repeats)[0]
+    finally:
+        tokenizer.THREADS = threads
+    with tempfile.TemporaryDirectory() as d:
+        full = mb / timed(lambda: prepare.prepare(prepare.default_pairs(), d, tok, verbose=False, overwrite=True), repeats)[0]
+    cores = os.cpu_count()
+    print(f"default corpus, {mb:.1f} MB: tokenizer alone on one core {single:.1f} MB/s; prepare.py end to end "
+          f"{full:.1f} MB/s = {full / (single * cores):.2f} x single x {cores} cores (goal >= 0.80)")
+
+# -----------------------------------------------------------------------------
+def bench_model(nanogpt_dir, steps=5, repeats=3):
+    """CPU training tokens/s of model.py against nanoGPT's model.py at the same shape (goal >= 0.95x).
+    nanoGPT is loaded from a folder outside this repository (e.g. a clone of karpathy/nanoGPT)."""
+    import importlib.util
+    import torch
+    from model import GPT, GPTConfig
+    print(f"== model vs nanoGPT ({torch.get_num_threads()} threads, float32, no compile)")
+    path = os.path.join(nanogpt_dir or '', 'model.py')
+    if not nanogpt_dir or not os.path.exists(path):
+        print("skipped: pass --nanogpt DIR, a folder holding nanoGPT's model.py (git clone karpathy/nanoGPT)")
+        return
+    spec = importlib.util.spec_from_file_location('nanogpt_model', path)
+    ng = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ng)
+    print("nanoGPT: learned positions, lm_head tied to wte; ours: rotary, untied lm_head, frozen wte ('random', the "
+          "same cost as 'glyph') or trainable")
+    for vocab, batch in [(8192, 8), (65536, 2)]: # config/cpu.py's shape, and the paper's 65k vocabulary
+        kw = dict(n_layer=4, n_head=4, n_embd=256, block_size=512, vocab_size=vocab, bias=False, dropout=0.0)
+        models = {'nanogpt': ng.GPT(ng.GPTConfig(**kw)), 'frozen': GPT(GPTConfig(**kw, embedding='random')),
+                  'trainable': GPT(GPTConfig(**kw, embedding='trainable'))}
+        opts = {k: m.configure_optimizers(0.1, 6e-4, (0.9, 0.95), 'cpu') for k, m in models.items()}
+        g = torch.Generator().manual_seed(0)
+        x, y = torch.randint(0, vocab, (2, batch, 512), generator=g)
+        def step(k):
+            t0 = time.perf_counter()
+            _, loss = models[k](x, y)
+            loss.backward()
+            opts[k].step()
+            opts[k].zero_grad(set_to_none=True)
+            return time.perf_counter() - t0
+        for k in models:
+            step(k) # warm up
+        for r in range(repeats):
+            times = {k: [] for k in models}
+            for _ in range(steps): # alternate the models step by step: drift in machine speed hits all alike
+                for k in models:
+                    times[k].append(step(k))
+            tps = {k: batch * 512 / statistics.median(v) for k, v in times.items()}
+            print(f"vocab {vocab}, batch {batch}, repeat {r}: nanoGPT {tps['nanogpt']:,.0f} tok/s; frozen {tps['frozen']:,.0f} "
+                  f"({tps['frozen'] / tps['nanogpt']:.3f}x); trainable {tps['trainable']:,.0f} ({tps['trainable'] / tps['nanogpt']:.3f}x)")
+
+SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model}
+
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()
-    parser.add_argument('sections', nargs='*', default=['tokenizer'])
+    parser.add_argument('sections', nargs='*', default=list(SECTIONS), help=f"any of {', '.join(SECTIONS)}")
     parser.add_argument('--gpt2', default='gpt2', help="tokenizer spec for the GPT-2 comparison")
+    parser.add_argument('--nanogpt', default=None, help="folder holding nanoGPT's model.py, for the model section")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} (other processes skew every number)")
     for s in args.sections:
-        if s == 'tokenizer':
-            bench_tokenizer(args.gpt2)
-        else:
-            raise SystemExit(f"unknown section {s!r}: use tokenizer")
+        if s not in SECTIONS:
+            raise SystemExit(f"unknown section {s!r}: use {', '.join(SECTIONS)}")
+        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt}}.get(s, {})
+        SECTIONS[s](**kwargs)

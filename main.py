@@ -1,6 +1,10 @@
 """
-The main job on the embedded default corpus, end to end on a laptop CPU. The README's first command:
+The main job on the embedded default corpus, end to end on a laptop CPU (~15 minutes on 2 cores):
     bash setup.sh && .venv/bin/python main.py
+  1. prepare.py         train the default tokenizer, tokenize the corpus into data/default/
+  2. glyphs.py          render the frozen glyph embedding (and cache it), show a few tokens
+  3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~10 minutes
+  4. sample.py          continue English, Russian and Chinese prompts
 Each stage is one of the project's scripts, run as a user would run it; the commands are printed.
 """
 import os
@@ -8,30 +12,31 @@ import subprocess
 import sys
 import time
 
-import corpus
-import tokenizer
-
-DATA = 'data/default'
+PROMPTS = ['And God said', 'Жизнь', '春眠不觉晓，']
 
 def run(stage, cmd):
     print(f"\n=== {stage}\n$ {' '.join(cmd)}", flush=True)
     t0 = time.time()
-    subprocess.run(cmd, check=True)
-    print(f"--- {stage}: {time.time() - t0:.1f}s", flush=True)
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        sys.exit(f"main.py: stage '{stage}' failed (exit {r.returncode}); its message is above")
+    print(f"--- {stage}: {time.time() - t0:.0f}s (total {time.time() - T0:.0f}s)", flush=True)
 
 if __name__ == '__main__':
-    t0 = time.time()
+    T0 = time.time()
     py = sys.executable
-    path = os.path.join(DATA, 'tokenizer.json')
-    if not os.path.exists(path):
-        os.makedirs(DATA, exist_ok=True)
-        print("=== train the default tokenizer (compact, 8,192 ids) on the corpus's train split", flush=True)
-        tokenizer.save_spec(tokenizer.train(corpus.documents('train'), 8192, 'compact'), path)
-    run("tokenizer", [py, 'tokenizer.py', 'info', path])
-    tok = tokenizer.load_tokenizer(path)
-    for lang in ('en', 'ru', 'zh'):
-        docs = list(corpus.documents('val', (lang,)))
-        nbytes = sum(len(d.encode('utf-8')) for d in docs)
-        ntok = sum(len(ids) for ids in tok.encode_batch(docs))
-        print(f"val {lang}: {nbytes / ntok:.2f} UTF-8 bytes per token")
-    print(f"\ndone in {time.time() - t0:.0f}s; artifacts: {path}")
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.exists('data/default/meta.json'):
+        run("prepare the default corpus", [py, 'prepare.py'])
+    run("the frozen glyph embedding", [py, 'glyphs.py', '--tokenizer', 'data/default/tokenizer.json', '--n_embd', '256',
+                                        '--preview', 'And God said: Жизнь 春眠', '--png', 'out/cpu/glyphs.png'])
+    run("train config/cpu.py", [py, 'train.py', 'config/cpu.py'])
+    for prompt in PROMPTS:
+        run(f"sample: {prompt}", [py, 'sample.py', 'out/cpu/ckpt.pt', '--start', prompt, '--num_samples', '1',
+                                  '--max_new_tokens', '80'])
+    print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
+          "  data/default/          tokenizer.json, train/val shards, meta.json\n"
+          "  ~/.cache/glyphgpt/     the glyph embedding cache\n"
+          "  out/cpu/ckpt.pt        the trained model (tokenizer and frozen embedding inside)\n"
+          "  out/cpu/log.jsonl      val loss and bits per byte at every evaluation\n"
+          "  out/cpu/glyphs.png     what the model sees for a few tokens")

@@ -1,0 +1,519 @@
+"""
+The frozen glyph embedding: every token id becomes the picture of its text in GNU Unifont, and the
+pictures, through PCA, become the rows of the model's input embedding. The paper's recipe (Bochkov
+2025, arXiv 2507.04886; README "The glyph embedding") is --recipe paper; the default fixes its measured flaws.
+
+    python glyphs.py --tokenizer unicode --n_embd 1024                  # build, print time, rank, collisions
+    python glyphs.py --tokenizer unicode --n_embd 1024 --recipe paper --out wte.npy
+    python glyphs.py --tokenizer unicode --n_embd 256 --preview "Hello, мир" --png preview.png
+
+From Python: glyph_embeddings(tok, n_embd) -> float32 [vocab_size, n_embd], unit rows, and
+glyph_key(tok, n_embd) -> hex hash of everything the matrix depends on (checkpoints record it).
+The font is Debian's fonts-unifont (unifont.otf for the BMP, unifont_upper.otf for plane 1): --font,
+$GLYPHGPT_FONT, or the usual Linux/macOS locations. Built matrices are cached in ~/.cache/glyphgpt
+($GLYPHGPT_CACHE).
+"""
+import argparse
+import glob
+import hashlib
+import importlib.metadata
+import math
+import multiprocessing
+import os
+import random
+import re
+import sys
+import time
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import PIL
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
+
+RECIPE_VERSION = 1   # bump when a change alters any rendering: old cache entries then rebuild
+KIND_TEXT, KIND_BYTE, KIND_SPECIAL, KIND_PLACEHOLDER = 0, 1, 2, 3 # as in tokenizer.py
+EIG_RTOL = 1e-9      # eigenvalues below this fraction of the largest are rounding noise: zeroed
+CHUNK = 16384        # rows per matmul chunk; float32 sums of 0/1 products stay exact below 2**24
+# searched in order, recursively: Debian/Ubuntu's place first, then wherever Fedora, Arch, Homebrew
+# (font-unifont cask: ~/Library/Fonts/unifont-15.x.otf) or a manual install put it
+FONT_DIRS = ['/usr/share/fonts/opentype/unifont', '/usr/share/fonts', '/usr/local/share/fonts',
+             '~/.local/share/fonts', '~/.fonts', '~/Library/Fonts', '/Library/Fonts', '/opt/homebrew/share/fonts']
+INSTALL = ("install GNU Unifont with `sudo apt-get install fonts-unifont` (Fedora: `sudo dnf "
+           "install unifont-fonts`, Arch: `sudo pacman -S unifont`, macOS: `brew install --cask font-unifont`) "
+           "or pass --font /path/to/unifont.otf (or set GLYPHGPT_FONT)")
+# hex digits, 3x5 pixels: the markers for characters that have no visible glyph spell their code
+# point in these, the way Unifont's own boxes for unassigned code points do
+HEXFONT = ["### .#. ### ### #.# ### ### ### ### ### ### ##. ### ##. ### ###",
+           "#.# ##. ..# ..# #.# #.. #.. ..# #.# #.# #.# #.# #.. #.# #.. #..",
+           "#.# .#. ### ### ### ### ### ..# ### ### ### ##. #.. #.# ### ###",
+           "#.# .#. #.. ..# ..# ..# #.# ..# #.# ..# #.# #.# #.. #.# #.. #..",
+           "### ### ### ### ..# ### ### ..# ### ### #.# ##. ### ##. ### #.."]
+DIGITS = np.array([[[c == '#' for c in row.split()[d]] for row in HEXFONT] for d in range(16)], np.uint8)
+
+# -----------------------------------------------------------------------------
+# inputs: the font files and the token texts
+
+def find_font(font=None):
+    """-> (unifont.otf path, unifont_upper.otf path or None); --font, $GLYPHGPT_FONT, then known places"""
+    font = font or os.environ.get('GLYPHGPT_FONT')
+    if font:
+        if not os.path.isfile(font):
+            raise FileNotFoundError(f"font file {font} does not exist: fix the path, or " + INSTALL)
+        cands = [font]
+    else:
+        cands = [p for d in FONT_DIRS for ext in ('otf', 'ttf')
+                 for p in sorted(glob.glob(os.path.join(os.path.expanduser(d), '**', f'[uU]nifont*.{ext}'), recursive=True))
+                 if not any(s in os.path.basename(p).lower() for s in ('upper', 'csur', '_jp', 'sample'))]
+        if not cands:
+            raise FileNotFoundError("GNU Unifont not found: " + INSTALL)
+    base = cands[0]
+    upper = [p for p in sorted(glob.glob(os.path.join(os.path.dirname(base), '*'))) if 'upper' in p.lower()]
+    return base, (upper[0] if upper else None)
+
+def file_sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+def token_texts(tok):
+    kinds = np.asarray(getattr(tok, 'kinds', np.zeros(tok.vocab_size, np.uint8)))
+    texts = []
+    for i in range(tok.vocab_size):
+        try:
+            t = tok.token_text(i)
+        except Exception as e:
+            raise ValueError(f"tokenizer {getattr(tok, 'name', '?')}: token_text({i}) failed ({type(e).__name__}: {e}); "
+                             "glyphs need a string for every id, so fix the tokenizer or its file") from None
+        if not isinstance(t, str) or not t:
+            raise ValueError(f"tokenizer {getattr(tok, 'name', '?')}: token_text({i}) returned {t!r}, not a "
+                             "non-empty str; glyphs need a string for every id, so fix the tokenizer")
+        texts.append(t)
+    return texts, kinds
+
+# -----------------------------------------------------------------------------
+# rendering one character, in worker processes. Fonts are opened once per process.
+
+_fonts = {}
+def _open(paths, size):
+    if (paths, size) not in _fonts:
+        # the basic layout engine: raqm raises on some control characters
+        fs = [ImageFont.truetype(p, size, layout_engine=ImageFont.Layout.BASIC) for p in paths if p]
+        _fonts[(paths, size)] = [(f, _raw(f, '\U0010FFFD')) for f in fs] # U+10FFFD: no Unifont has it -> .notdef
+    return _fonts[(paths, size)]
+
+def _raw(f, ch):
+    im, off = f.getmask2(ch, mode='L')
+    return im.size, off, round(f.getlength(ch)), bytes(im)
+
+def _glyph1x(fonts, cp):
+    """Unifont's 16x16 bitmap of chr(cp) in a [16, 16] box, its box width (8 or 16) and advance;
+    None when no font has a visible glyph for it"""
+    for f, notdef in (fonts if cp <= 0xFFFF else fonts[::-1]):
+        try:
+            raw = _raw(f, chr(cp))
+        except Exception: # a lone surrogate cannot be encoded for FreeType: no glyph
+            continue
+        if raw == notdef: # not in this file: try the next (BMP file, then the plane-1 file)
+            continue
+        (w, h), (ox, oy), adv, data = raw
+        a = np.frombuffer(data, np.uint8).reshape(h, w) >= 128
+        if not a.any():
+            return None
+        # combining marks have no advance and most have ink left of the pen (negative bbox offset):
+        # drawn at x = 0 they vanish. They get the narrow or wide box they are designed to sit over,
+        # b pixels from the pen
+        bw = 8 if adv == 8 or (adv == 0 and ox % 8 + w <= 8) else 16
+        b = (ox // bw) * bw if adv == 0 else 0
+        box = np.zeros((48, 48), np.uint8)
+        box[16 + oy:16 + oy + h, 16 + ox - b:16 + ox - b + w] = a
+        return box[16:32, 16:32], bw, adv, b
+    return None
+
+def _hexbox(hexstr, cols, bw, invert=False):
+    """a framed box spelling hexstr in rows of `cols` digits"""
+    box = np.zeros((16, 16), np.uint8)
+    box[[0, 15], :bw] = 1
+    box[:, [0, bw - 1]] = 1
+    x0, y0 = (bw - 4 * cols + 1) // 2, (16 - 6 * (len(hexstr) // cols) + 1) // 2
+    for k, d in enumerate(hexstr):
+        r, c = divmod(k, cols)
+        box[y0 + 6 * r:y0 + 6 * r + 5, x0 + 4 * c:x0 + 4 * c + 3] = DIGITS[int(d, 16)]
+    if invert:
+        box[:, :bw] ^= 1
+    return box
+
+def _codebox(cp):
+    """the marker for a character with no visible glyph (space, blank and unassigned characters): its
+    code point in a box, narrow for U+0000-00FF, so that ' ', '\\u3000' and U+E0001 all differ"""
+    if cp < 0x100:
+        return _hexbox('%02X' % cp, 1, 8), 8, 8, 0
+    h = '%04X' % cp if cp <= 0xFFFF else '%06X' % cp
+    return _hexbox(h, len(h) // 2, 16), 16, 16, 0
+
+def _specialbox(text):
+    """a special token: dashed frame around 36 bits of sha256(text) in 2x2 blocks: distinct, fixed"""
+    box = np.zeros((16, 16), np.uint8)
+    box[0, ::2] = box[15, 1::2] = box[::2, 0] = box[1::2, 15] = 1
+    bits = np.unpackbits(np.frombuffer(hashlib.sha256(text.encode()).digest()[:5], np.uint8))[:36]
+    box[2:14, 2:14] = np.kron(bits.reshape(6, 6), np.ones((2, 2), np.uint8))
+    return box, 16, 16, 0
+
+def _default_chunk(args):
+    paths, cps = args
+    fonts = _open(paths, 16) # size 16 = Unifont's native 16 px grid: exact bitmaps, no anti-aliasing
+    boxes, meta = np.zeros((len(cps), 16, 16), np.uint8), np.zeros((len(cps), 3), np.int16)
+    for k, cp in enumerate(cps):
+        boxes[k], *meta[k] = _glyph1x(fonts, cp) or _codebox(cp) # meta: box width, advance, mark offset
+    return boxes, meta
+
+def _paper_chunk(args):
+    """the reference: draw.text of one character, centred by its bbox in an S x S cell (bbox left
+    not subtracted, as in the reference); drawn on a 3-cell strip because ink may spill over"""
+    path, S, cps = args
+    f = _open((path,), S)[0][0]
+    cells, spill = np.zeros((len(cps), S, S), np.uint8), {}
+    for k, cp in enumerate(cps):
+        img = Image.new('L', (3 * S, S), 255)
+        try:
+            l, t, r, b = f.getbbox(chr(cp))
+            ImageDraw.Draw(img).text((S + (S - (r - l)) // 2, (S - (b - t)) // 2 - t), chr(cp), fill=0, font=f)
+        except Exception: # the reference leaves the cell blank on drawing errors
+            pass
+        a = np.asarray(img)
+        cells[k] = a[:, S:2 * S]
+        if a[:, :S].min() < 255 or a[:, 2 * S:].min() < 255:
+            spill[k] = a
+    return cells, spill
+
+def _render(fn, extra, cps, workers):
+    """fn over runs of 2048 sorted code points, handed out as workers free up; results come back in
+    order, so the output does not depend on the number of processes"""
+    args = [extra + (cps[i:i + 2048],) for i in range(0, len(cps), 2048)]
+    if workers <= 1 or len(args) <= 1:
+        return [fn(a) for a in args]
+    # spawn, not fork: the caller may hold torch's threads, which do not survive a fork
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as pool:
+        return list(pool.map(fn, args))
+
+# -----------------------------------------------------------------------------
+# the default recipe: tokens laid out from the 1x bitmaps, at 2x for one glyph
+
+def _compose(glyphs):
+    """list of (box, box width, advance, mark offset) -> [32, 32]. One glyph: 2x, centred (the paper's scale).
+    More: Unifont's own 1x pixels, one or two rows of 32 px, so no stroke is lost; longer tokens (more
+    than 64 px) are area-averaged, then thresholded, never nearest-neighbour squeezed."""
+    if len(glyphs) == 1:
+        box, bw = glyphs[0][:2]
+        return np.kron(np.roll(box, (16 - bw) // 2, axis=1), np.ones((2, 2), np.uint8))
+    xs, starts, pen = [], [], 0
+    for k, (box, bw, adv, b) in enumerate(glyphs):
+        if adv == 0 and pen > 0:
+            xs.append(pen + b) # a combining mark sits over the glyph before it
+        else:
+            starts.append(k)
+            xs.append(pen)
+            pen += bw
+    def row(a, b): # glyphs a..b-1 drawn left to right, 16 rows, as wide as their advances
+        x0, x1 = xs[a], (xs[b] if b < len(xs) else pen)
+        line = np.zeros((16, x1 - x0 + 32), np.uint8)
+        for k in range(a, b):
+            line[:, 16 + xs[k] - x0:32 + xs[k] - x0] |= glyphs[k][0]
+        return line[:, 16:16 + x1 - x0]
+    if pen <= 32:
+        rows = [row(0, len(glyphs))]
+    else: # two rows, broken before the glyph that makes the rows most even
+        cut = min(starts[1:], key=lambda k: abs(2 * xs[k] - pen))
+        rows = [row(0, cut), row(cut, len(glyphs))]
+    W = max(r.shape[1] for r in rows)
+    canvas = np.zeros((32, max(W, 32)), np.uint8)
+    for i, r in enumerate(rows):
+        y = 8 if len(rows) == 1 else 16 * i
+        x = (canvas.shape[1] - r.shape[1]) // 2
+        canvas[y:y + 16, x:x + r.shape[1]] = r
+    if W > 32:
+        canvas = np.asarray(Image.fromarray(canvas * 255).resize((32, 32), Image.BOX)) >= 128
+    return canvas
+
+def default_cells(texts, kinds, paths, S, workers):
+    """-> uint8 [V, S*S], 1 = ink"""
+    V = len(texts)
+    cps = sorted({ord(c) for t, k in zip(texts, kinds) if k == KIND_TEXT for c in t} | {0x25CC})
+    parts = _render(_default_chunk, (paths,), cps, workers)
+    boxes = np.concatenate([p[0] for p in parts] or [np.zeros((0, 16, 16), np.uint8)])
+    meta = np.concatenate([p[1] for p in parts] or [np.zeros((0, 3), np.int16)])
+    cps = np.array(cps, np.int64)
+    cells = np.zeros((V, 32, 32), np.uint8) # placeholders stay blank: no text, never seen in input
+    single = np.array([k == KIND_TEXT and len(t) == 1 for t, k in zip(texts, kinds)], bool)
+    ids = np.nonzero(single)[0]
+    g = np.searchsorted(cps, [ord(texts[i]) for i in ids])
+    b = boxes[g].copy()
+    narrow = meta[g, 0] == 8
+    b[narrow] = np.roll(b[narrow], 4, axis=2)
+    # a lone combining mark is drawn over U+25CC DOTTED CIRCLE, as Unicode charts show it: alone, a
+    # dot below would be a full stop
+    mark = meta[g, 1] == 0
+    o = np.searchsorted(cps, 0x25CC)
+    b[mark] |= np.roll(boxes[o], (16 - meta[o, 0]) // 2, axis=1)
+    cells[ids] = b.repeat(2, axis=1).repeat(2, axis=2)
+    for i in np.nonzero(~single & (kinds != KIND_PLACEHOLDER))[0]:
+        t, k = texts[i], kinds[i]
+        if k == KIND_TEXT:
+            gl = [(boxes[j], *meta[j]) for j in np.searchsorted(cps, [ord(c) for c in t])]
+        elif k == KIND_BYTE and re.fullmatch(r'<0x(?:[0-9A-Fa-f]{2})+>', t):
+            # a byte: narrow inverted box with its two hex digits, unlike any character's glyph
+            gl = [(_hexbox('%02X' % v, 1, 8, invert=True), 8, 8, 0) for v in bytes.fromhex(t[3:-1])]
+        else:
+            gl = [_specialbox(t)]
+        cells[i] = _compose(gl)
+    cells = cells.repeat(S // 32, axis=1).repeat(S // 32, axis=2) # 64 px cells: Unifont has no more detail
+    return cells.reshape(V, S * S)
+
+# -----------------------------------------------------------------------------
+# the paper's recipe, step by step
+
+def easy_script(t): # the reference's is_easy_script: Latin, Greek, Cyrillic, Armenian only
+    return all(c < 0x250 or 0x370 <= c < 0x590 for c in map(ord, t))
+
+def paper_transform(n, easy, big, S=32):
+    """the reference's 'augmentation' for an S x nS canvas. It reseeds with 42 on every call, so
+    every token of a length gets the same rotation, shift and noise: we draw them once and return
+    them as (gather map, noise mask, blur?). 65,536-id vocabularies used R, S, p = 4, 2, 0.01;
+    131,072-id ones 7, 3, 0.03; other scripts only noise with p = 0.001."""
+    H, W = S, S * n
+    R, sh, p = (7, 3, 0.03) if big else (4, 2, 0.01)
+    if not easy:
+        R, sh, p = 0, 0, 0.001
+    rng = random.Random(42)
+    angle, dx, dy = rng.uniform(-R, R), rng.randint(-sh, sh), rng.randint(-sh, sh)
+    noise = np.random.RandomState(42).rand(H, W) < p
+    # rotate (nearest, white fill) by rotating an image of pixel indices, then shift (white fill)
+    idx = Image.fromarray(np.arange(1, H * W + 1, dtype=np.int32).reshape(H, W))
+    rot = np.asarray(idx.rotate(angle, fillcolor=0)) if angle else np.asarray(idx)
+    src = np.zeros((H, W), np.int64)
+    src[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = rot[max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+    return src, noise, easy
+
+def polar_order(S):
+    """the reference's pixel order: by (distance from centre, angle, x, y)"""
+    c = S / 2
+    return np.array([y * S + x for r, a, x, y in sorted((math.hypot(x - c, y - c), math.atan2(y - c, x - c), x, y)
+                                                        for y in range(S) for x in range(S))])
+
+def paper_cells(texts, paths, S, big, workers):
+    V = len(texts)
+    cps = sorted({ord(c) for t in texts for c in t})
+    parts = _render(_paper_chunk, (paths[0], S), cps, workers)
+    cells = np.concatenate([p[0] for p in parts])
+    spill = {2048 * c + k: a for c, p in enumerate(parts) for k, a in p[1].items()} # index into cps -> strip
+    cps = np.array(cps, np.int64)
+    out, polar = np.zeros((V, S * S), np.uint8), polar_order(S)
+    groups = {}
+    for i, t in enumerate(texts):
+        groups.setdefault((len(t), easy_script(t)), []).append(i)
+    for (n, easy), ids in sorted(groups.items()):
+        src, noise, blur = paper_transform(n, easy, big, S)
+        cols = np.asarray(Image.fromarray(np.tile(np.arange(S * n, dtype=np.int32), (S, 1))).resize((S, S), Image.NEAREST))[0]
+        for c0 in range(0, len(ids), 1024):
+            chunk = ids[c0:c0 + 1024]
+            g = np.searchsorted(cps, [[ord(c) for c in texts[i]] for i in chunk]) # [k, n]
+            canvas = np.concatenate(list(cells[g[:, j]] for j in range(n)), axis=2) # [k, S, nS], white 255
+            for r, row in enumerate(g): # the few glyphs whose ink spills into the neighbouring cells
+                for j in (j for j in range(n) if row[j] in spill):
+                    a = spill[row[j]][:, max(0, 1 - j) * S:min(3, n + 1 - j) * S]
+                    x0 = max(0, j - 1) * S
+                    canvas[r, :, x0:x0 + a.shape[1]] = np.minimum(canvas[r, :, x0:x0 + a.shape[1]], a)
+            flat = canvas.reshape(len(chunk), -1)
+            canvas = np.where(src > 0, flat[:, np.maximum(src - 1, 0)], 255).astype(np.uint8)
+            canvas[:, noise] = 0
+            if blur: # per canvas: PIL clamps at the edges in each of its box passes, so stacking differs
+                canvas = np.stack([np.asarray(Image.fromarray(a).filter(ImageFilter.GaussianBlur(0.5))) for a in canvas])
+            bits = (canvas < 128)[:, :, cols] # threshold, then Pillow's nearest resize of the 1-bit image
+            out[chunk] = bits.reshape(len(chunk), S * S)[:, polar]
+    return out
+
+# -----------------------------------------------------------------------------
+# PCA and the public functions
+
+def pca(X, n_embd):
+    """X uint8 [V, P] -> float32 [V, n_embd] unit rows, rank. float64 covariance and eigh; each
+    component's largest-magnitude loading made positive, so the signs are fixed. In torch on one
+    thread: numpy's OpenBLAS spreads eigh and X.T @ X over all cores and, when those are busy (data
+    prep, another build), takes 10-20x longer; one thread also fixes the summation order."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _pca(torch, X, n_embd)
+    finally:
+        torch.set_num_threads(threads)
+
+def _pca(torch, X, n_embd):
+    V, P = X.shape
+    chunks = lambda A: (torch.from_numpy(A[i:i + CHUNK]) for i in range(0, V, CHUNK))
+    # Pixels that are copies of each other (2x cells) or never change (corners) add no direction. PCA
+    # on the distinct changing columns, each weighted by sqrt(its copies), is PCA on all P pixels
+    # (same eigenvalues, same projections), 4x fewer columns for the default recipe. Copies are found
+    # by hashing each column with 8 random weightings: integer sums below 2**24, so exact in float32
+    # in any order; two different columns collide with probability ~1e-17.
+    Wr = torch.from_numpy(np.random.RandomState(0).randint(0, 128, (8, V)).astype(np.float32))
+    h = sum((Wr[:, i * CHUNK:i * CHUNK + len(x)] @ x.float()).double() for i, x in enumerate(chunks(X)))
+    _, first, copies = np.unique(h.numpy().T, axis=0, return_index=True, return_counts=True)
+    inked = X.sum(0, dtype=np.int64)[first]
+    moves = (inked > 0) & (inked < V)
+    first, sq = first[moves], np.sqrt(copies[moves])
+    Xu = np.ascontiguousarray(X[:, first])
+    G = sum((x.T.float() @ x.float()).double() for x in chunks(Xu)) # 0/1 data: exact in float32 too
+    mu = Xu.sum(0, dtype=np.float64) / V
+    C = (G.numpy() / V - np.outer(mu, mu)) * np.outer(sq, sq)
+    w, U = (a.numpy() for a in torch.linalg.eigh(torch.from_numpy(C)))
+    w, U = w[::-1], U[:, ::-1] # largest first; a pixel's loading is U[its column] / sq[its column]
+    U = U * np.sign(U[np.abs(U / sq[:, None]).argmax(0), np.arange(len(first))])
+    rank = int((w > max(w[0] if len(w) else 0, 0) * EIG_RTOL).sum()) # Unifont is a 16x16 bitmap font: rank << P
+    Wt = torch.from_numpy(np.ascontiguousarray((U * sq[:, None])[:, :min(n_embd, rank)]))
+    shift = torch.from_numpy(mu) @ Wt
+    out = np.zeros((V, n_embd), np.float32) # components past the rank are zero, not rounding noise
+    for i, x in enumerate(chunks(Xu)):
+        y = x.double() @ Wt - shift
+        out[i * CHUNK:i * CHUNK + len(x), :Wt.shape[1]] = (y / y.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()
+    return out, rank
+
+def cell_size(n_embd):
+    if not isinstance(n_embd, (int, np.integer)) or not 1 <= n_embd <= 64 * 64:
+        raise ValueError(f"n_embd {n_embd!r} cannot be produced: glyph embeddings have 1..4096 dimensions "
+                         "(PCA of 32x32 cells up to 1024, of 64x64 cells up to 4096)")
+    return 32 if n_embd <= 1024 else 64
+
+def glyph_key(tok, n_embd, recipe='default', font=None):
+    """hex sha256 of everything the matrix depends on; checkpoints and distributed ranks compare it"""
+    base, upper = find_font(font)
+    parts = [file_sha256(base), file_sha256(upper) if upper else '-', tok.hash, recipe, RECIPE_VERSION, n_embd,
+             PIL.__version__, features.version('freetype2'), np.__version__, importlib.metadata.version('torch')]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+def render(tok, n_embd, recipe='default', font=None, workers=None):
+    """-> uint8 [vocab_size, S*S] cells (1 = ink), the pixels PCA sees"""
+    if recipe not in ('default', 'paper'):
+        raise ValueError(f"unknown recipe {recipe!r}: use 'default' or 'paper'")
+    S, paths = cell_size(n_embd), find_font(font)
+    texts, kinds = token_texts(tok)
+    workers = workers or (os.cpu_count() if tok.vocab_size > 16384 else 1) # spawning costs ~1 s
+    if recipe == 'paper': # the reference drew with one font file, missing characters as .notdef
+        return paper_cells(texts, paths, S, tok.vocab_size > 65536, workers)
+    return default_cells(texts, kinds, paths, S, workers)
+
+def build(tok, n_embd, recipe='default', font=None, workers=None, verbose=False):
+    """-> (embedding, cells, rank), no cache"""
+    t0 = time.time()
+    X = render(tok, n_embd, recipe, font, workers)
+    t1 = time.time()
+    emb, rank = pca(X, n_embd)
+    if verbose:
+        print(f"rendered {len(X):,} ids in {t1 - t0:.1f} s, PCA in {time.time() - t1:.1f} s; rank {rank} of "
+              f"{X.shape[1]} pixels" + (f" (n_embd {n_embd}: {n_embd - rank} columns are zero)" if rank < n_embd else ''))
+    return emb, X, rank
+
+def cache_path(key):
+    return os.path.join(os.path.expanduser(os.environ.get('GLYPHGPT_CACHE', '~/.cache/glyphgpt')), f'glyphs-{key[:24]}.npz')
+
+def glyph_embeddings(tok, n_embd, recipe='default', font=None, cache=True, workers=None, verbose=False):
+    """-> float32 [vocab_size, n_embd], L2-normalized rows; the same bits for the same inputs"""
+    cell_size(n_embd)
+    key = glyph_key(tok, n_embd, recipe, font)
+    path = cache_path(key)
+    if cache and os.path.exists(path):
+        with np.load(path) as f:
+            if str(f['key']) == key: # the key is stored with the matrix: a mismatch rebuilds
+                return f['emb']
+    emb = build(tok, n_embd, recipe, font, workers, verbose)[0]
+    if cache:
+        save_cache(path, emb, key)
+    return emb
+
+def save_cache(path, emb, key):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp.npz'
+    np.savez(tmp, emb=emb, key=key)
+    os.replace(tmp, path) # atomic: a concurrent reader sees the old file or the whole new one
+
+def collision_report(tok, X):
+    """identical rows of X (cells or embeddings): who cannot be told apart"""
+    texts, kinds = token_texts(tok)
+    packed = np.packbits(X.astype(bool), axis=1) if X.dtype == np.uint8 else X
+    _, inv, counts = np.unique(np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1] * packed.itemsize))).ravel(),
+                               return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    big = int(np.argmax(counts))
+    mask = kinds != KIND_PLACEHOLDER
+    c = np.bincount(inv[mask], minlength=len(counts))
+    shared = mask & (c[inv] > 1)
+    groups = {}
+    for i in np.nonzero(shared)[0]:
+        groups.setdefault(inv[i], []).append(int(i))
+    invisible = lambda t: any(unicodedata.category(ch)[0] in 'CZ' for ch in t)
+    special = [i for i in np.nonzero(shared)[0] if kinds[i] in (KIND_BYTE, KIND_SPECIAL) or invisible(texts[i])]
+    return dict(ids=len(X), distinct=len(counts), largest=int(counts[big]),
+                largest_example=texts[int(np.argmax(inv == big))], groups=len(groups), ids_in_groups=int(shared.sum()),
+                invisible_special_shared=len(special), examples=sorted(groups.values(), key=len, reverse=True))
+
+def show(t): # repr escapes the invisible characters
+    return repr(t) + (f' U+{ord(t):04X}' if len(t) == 1 else '')
+
+def preview(tok, emb, X, text, png, k=5, font=None):
+    """the cells the model sees for the tokens of text, each with its k nearest neighbours by cosine"""
+    S = int(math.isqrt(X.shape[1]))
+    ids = tok.encode(text)[:64]
+    font = ImageFont.truetype(find_font(font)[0], 16, layout_engine=ImageFont.Layout.BASIC)
+    tw = max(S, 96) + 8
+    img = Image.new('L', (tw * (k + 1), (S + 40) * len(ids)), 255)
+    draw = ImageDraw.Draw(img)
+    for r, i in enumerate(ids):
+        sims = emb @ emb[i]
+        nn = [j for j in np.argsort(-sims, kind='stable')[:k + 1] if j != i][:k]
+        print(f"{i:6d} {show(tok.token_text(i)):24s} -> " + ', '.join(f"{show(tok.token_text(j))} {sims[j]:.2f}" for j in nn))
+        for c, j in enumerate([i] + nn):
+            x, y = c * tw, r * (S + 40)
+            img.paste(Image.fromarray((1 - X[j].reshape(S, S)) * 255), (x, y))
+            draw.text((x, y + S + 2), str(j) if c == 0 else f"{sims[j]:.2f}", fill=0, font=font)
+            draw.text((x, y + S + 18), repr(tok.token_text(j))[1:13], fill=0, font=font)
+    img.save(png)
+    print(f"wrote {png}: one row per token, the token's cell then its {k} nearest neighbours")
+
+# -----------------------------------------------------------------------------
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--tokenizer', default='unicode', help="'unicode', a tokenizer .json, or a tiktoken name")
+    ap.add_argument('--n_embd', type=int, required=True)
+    ap.add_argument('--recipe', default='default', choices=['default', 'paper'])
+    ap.add_argument('--font', default=None, help='path to unifont.otf (unifont_upper.otf is looked for beside it)')
+    ap.add_argument('--out', default=None, help='save the matrix here (.npy)')
+    ap.add_argument('--workers', type=int, default=None, help='rendering processes (default: all cores)')
+    ap.add_argument('--no_cache', action='store_true')
+    ap.add_argument('--preview', default=None, help='text whose tokens to show, with nearest neighbours')
+    ap.add_argument('--png', default='preview.png')
+    args = ap.parse_args()
+    from tokenizer import load_tokenizer
+    try:
+        tok = load_tokenizer(args.tokenizer)
+        t0 = time.time()
+        key = glyph_key(tok, args.n_embd, args.recipe, args.font)
+        emb, X, rank = build(tok, args.n_embd, args.recipe, args.font, args.workers, verbose=True)
+        print(f"glyph embedding {tok.name} x {args.n_embd} ({args.recipe}): {emb.shape} in {time.time() - t0:.1f} s "
+              f"cold, key {key[:16]}")
+        if not args.no_cache:
+            save_cache(cache_path(key), emb, key)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    r = collision_report(tok, X)
+    print(f"{r['ids']:,} ids, {r['distinct']:,} distinct rows; largest group of identical rows: {r['largest']:,} "
+          f"(e.g. {r['largest_example']!r})\nnot placeholders: {r['groups']:,} groups of identical rows holding "
+          f"{r['ids_in_groups']:,} ids" + (" (identical Unifont glyphs, homoglyphs: no glyph embedding can tell them "
+          "apart)" if args.recipe == 'default' else '') + "; "
+          f"whitespace/control/format/byte/special ids among them: {r['invisible_special_shared']}")
+    for g in r['examples'][:10]:
+        print('  ' + ' = '.join(show(tok.token_text(i)) for i in g[:6]) + (f' (+{len(g) - 6})' if len(g) > 6 else ''))
+    if args.preview is not None:
+        preview(tok, emb, X, args.preview, args.png, font=args.font)
+    if args.out:
+        np.save(args.out, emb)
+        print(f"saved {args.out}")

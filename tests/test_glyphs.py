@@ -1,0 +1,264 @@
+"""glyphs.py: the frozen glyph embedding. Uses the real GNU Unifont (skipped, loudly, without it)."""
+import hashlib
+import math
+import os
+import random
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import glyphs
+from glyphs import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT
+
+try:
+    FONT = glyphs.find_font()[0]
+except FileNotFoundError:
+    FONT = None
+pytestmark = pytest.mark.skipif(FONT is None, reason="GNU Unifont not installed: sudo apt-get install fonts-unifont")
+
+class ListTok:
+    """the tokenizer interface glyphs.py uses, over a list of strings"""
+    def __init__(self, texts, kinds=None, name='list'):
+        self.texts, self.vocab_size, self.name = list(texts), len(texts), name
+        self.kinds = np.array(kinds if kinds is not None else [KIND_TEXT] * len(texts), np.uint8)
+        self.hash = hashlib.sha256(repr((self.texts, self.kinds.tolist())).encode()).hexdigest()
+        self.index = {t: i for i, t in enumerate(self.texts) if self.kinds[i] == KIND_TEXT}
+    def token_text(self, i):
+        return self.texts[i]
+    def encode(self, s):
+        return [self.index[c] for c in s]
+
+WHITESPACE = [chr(c) for c in [0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680,
+              *range(0x2000, 0x200b), 0x2028, 0x2029, 0x202f, 0x205f, 0x3000]]
+INVISIBLE = sorted(set(WHITESPACE) | {chr(c) for c in [*range(0x20), *range(0x7f, 0xa0), 0xad, 0x200b, 0x200c, 0x200d,
+                   0x200e, 0x200f, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfeff, 0x180e, 0x115f, 0x1160, 0x3164]})
+MARKS = [chr(c) for c in [*range(0x300, 0x370), 0x656, 0x816, 0x817, 0x819, 0x85b, 0x93c, 0x5b4, 0x20d7]]
+
+def mixed_tok():
+    """a bit of everything: text, invisible characters, marks, multi-character tokens, bytes, specials,
+    placeholders, homoglyphs (A, Cyrillic A, Greek Alpha)"""
+    texts = [chr(c) for c in range(0x21, 0x7f)] + [chr(c) for c in range(0x400, 0x460)] + INVISIBLE + MARKS
+    texts += ['\u0391', '中', '国', '\U0001F600', '\U00010400', '\u0378', 'the', 'ing,', 'tion', 'ae\u0301', 'ae',
+              'rn', 'm', '中国', '人民', 'hello', 'world', ' the', '\n\n', '...', 'МИР', 'мир']
+    kinds = [KIND_TEXT] * len(texts)
+    texts += [f'<0x{b:02X}>' for b in range(256)] + ['<0xE4B8>', '<|endoftext|>', '<|pad|>']
+    kinds += [KIND_BYTE] * 257 + [KIND_SPECIAL] * 2
+    texts += [f'<|unused_{i}|>' for i in range(100)]
+    kinds += [KIND_PLACEHOLDER] * 100
+    return ListTok(texts, kinds)
+
+@pytest.fixture(scope='module')
+def mixed():
+    tok = mixed_tok()
+    return tok, glyphs.render(tok, 256, workers=1)
+
+# -----------------------------------------------------------------------------
+
+def test_shapes_norms_rank(mixed):
+    tok, X = mixed
+    assert X.shape == (tok.vocab_size, 32 * 32) and set(np.unique(X)) <= {0, 1}
+    for n in (64, 256, 1024):
+        emb, rank = glyphs.pca(X, n)
+        assert emb.shape == (tok.vocab_size, n) and emb.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+        assert 0 < rank < tok.vocab_size
+    emb, rank = glyphs.pca(X, 1024)
+    assert rank < 1024 and not emb[:, rank:].any() # components past the rank are zeroed, not noise
+
+def test_rank_of_single_characters():
+    # one character = Unifont's 16x16 bitmap at exactly 2x: at most 256 directions however many pixels
+    tok = ListTok([chr(c) for c in range(0x21, 0x800)])
+    X = glyphs.render(tok, 1024, workers=1)
+    emb, rank = glyphs.pca(X, 1024)
+    assert 200 < rank <= 256
+    X64 = glyphs.render(tok, 4096, workers=1) # 64x64 cells: the same pictures, 4x the pixels
+    assert X64.shape[1] == 4096 and glyphs.pca(X64, 300)[1] == rank
+
+def test_pca_matches_plain_pca():
+    rng = np.random.RandomState(0)
+    base = (rng.rand(2000, 50) < 0.3).astype(np.uint8)
+    X = np.concatenate([base.repeat(2, axis=1), np.zeros((2000, 7), np.uint8), base[:, :5]], axis=1)
+    emb, rank = glyphs.pca(X, 40)
+    C = np.cov(X.T.astype(np.float64), bias=True)
+    w, U = np.linalg.eigh(C)
+    y = (X - X.mean(0)) @ U[:, ::-1][:, :40]
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    assert rank == 50
+    np.testing.assert_allclose(np.abs(emb), np.abs(y), atol=1e-5) # same components up to sign
+    U = U[:, ::-1][:, :40] # sign convention: largest-magnitude loading positive
+    signs = np.sign(U[np.abs(U).argmax(0), np.arange(40)])
+    np.testing.assert_allclose(emb, y * signs, atol=1e-5)
+
+def test_deterministic_across_processes(tmp_path, monkeypatch):
+    tok = ListTok([chr(c) for c in range(0x20, 0x20 + 5000)] + ['the', 'ae\u0301'])
+    one = glyphs.glyph_embeddings(tok, 128, cache=False, workers=1)
+    two = glyphs.glyph_embeddings(tok, 128, cache=False, workers=2) # 3 chunks over 2 spawned processes
+    assert one.tobytes() == two.tobytes()
+    paper1 = glyphs.render(tok, 128, 'paper', workers=1)
+    paper2 = glyphs.render(tok, 128, 'paper', workers=2)
+    assert paper1.tobytes() == paper2.tobytes()
+    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path))
+    cached = glyphs.glyph_embeddings(tok, 128, workers=1)
+    assert cached.tobytes() == one.tobytes() and len(os.listdir(tmp_path)) == 1
+    assert glyphs.glyph_embeddings(tok, 128).tobytes() == one.tobytes()
+
+def test_cache_key_mismatch_rebuilds(tmp_path, monkeypatch):
+    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path))
+    tok = ListTok([chr(c) for c in range(0x21, 0x100)])
+    key = glyphs.glyph_key(tok, 32)
+    assert len({key, glyphs.glyph_key(tok, 64), glyphs.glyph_key(tok, 32, 'paper'),
+                glyphs.glyph_key(ListTok(tok.texts[:-1]), 32)}) == 4
+    path = glyphs.cache_path(key)
+    glyphs.save_cache(path, np.zeros((tok.vocab_size, 32), np.float32), 'not-' + key) # a stale entry
+    emb = glyphs.glyph_embeddings(tok, 32)
+    assert np.abs(np.linalg.norm(emb, axis=1) - 1).max() < 1e-5 # rebuilt, not the zeros
+    with np.load(path) as f:
+        assert str(f['key']) == key
+
+def test_invisible_bytes_specials_distinct(mixed):
+    tok, X = mixed
+    rows = {X[i].tobytes(): i for i in range(tok.vocab_size) if tok.kinds[i] != KIND_PLACEHOLDER}
+    r = glyphs.collision_report(tok, X)
+    assert r['invisible_special_shared'] == 0
+    for i, t in enumerate(tok.texts):
+        if tok.kinds[i] in (KIND_BYTE, KIND_SPECIAL) or t in INVISIBLE:
+            assert X[i].any(), f"{t!r} renders blank"
+            assert rows[X[i].tobytes()] == i, f"{t!r} looks like {tok.texts[rows[X[i].tobytes()]]!r}"
+    # the paper's recipe does have this flaw: space and newline look the same (both blank)
+    P = glyphs.render(ListTok([' ', '\n', 'a']), 32, 'paper', workers=1)
+    assert P[0].tobytes() == P[1].tobytes()
+
+def test_combining_marks_render(mixed):
+    tok, X = mixed
+    circle = glyphs.render(ListTok(['\u25cc']), 32, workers=1)[0]
+    for m in MARKS:
+        cell = X[tok.texts.index(m)]
+        assert (cell & ~circle).any(), f"U+{ord(m):04X} draws nothing but the dotted circle"
+    i, j = tok.texts.index('ae\u0301'), tok.texts.index('ae')
+    assert (X[i] & ~X[j]).any() and not (X[j] & ~X[i]).any() # the accent is added over the e, nothing moves
+    assert X[tok.texts.index('.')].tobytes() != X[tok.texts.index('\u0323')].tobytes() # dot below is no full stop
+
+def test_multichar_tokens_keep_their_shape(mixed):
+    tok, X = mixed
+    cell = X[tok.texts.index('the')].reshape(32, 32)
+    one = {c: glyphs._glyph1x(glyphs._open((FONT,), 16), ord(c))[0][:, :8] for c in 'the'}
+    # one row of three 8 px glyphs, centred: Unifont's own pixels, nothing squeezed away
+    assert (cell[8:24, 4:28] == np.concatenate([one[c] for c in 'the'], axis=1)).all()
+    assert not cell[:8].any() and not cell[24:].any()
+    rng = random.Random(0)
+    words = sorted({''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rng.randint(2, 5))) for _ in range(300)})
+    W = glyphs.render(ListTok(words), 64, workers=1)
+    assert len({w.tobytes() for w in W}) == len(words)
+
+def _reference_bits(text, big=False):
+    """the reference notebook's code, transcribed (basic layout engine), for one token"""
+    font = ImageFont.truetype(FONT, 32, layout_engine=ImageFont.Layout.BASIC)
+    img = Image.new("L", (32 * len(text), 32), color=255)
+    draw = ImageDraw.Draw(img)
+    for i, char in enumerate(text):
+        try:
+            bbox = font.getbbox(char)
+            w, h = bbox[2] - bbox[0], bbox[3] - bbox[1]
+            draw.text((i * 32 + (32 - w) // 2, (32 - h) // 2 - bbox[1]), char, fill=0, font=font)
+        except Exception:
+            pass
+    is_complex = not all(c < 0x250 or 0x370 <= c < 0x590 for c in map(ord, text))
+    random.seed(42)
+    np.random.seed(42)
+    R, S, p = (7, 3, 0.03) if big else (4, 2, 0.01)
+    max_rotation, max_shift = (0, 0) if is_complex else (R, S)
+    noise_level = 0.001 if is_complex else p
+    angle = random.uniform(-max_rotation, max_rotation)
+    img = img.rotate(angle, expand=0, fillcolor=255)
+    dx, dy = random.randint(-max_shift, max_shift), random.randint(-max_shift, max_shift)
+    shifted = Image.new("L", img.size, color=255)
+    shifted.paste(img, (dx, dy))
+    np_img = np.array(shifted)
+    np_img[np.random.rand(*np_img.shape) < noise_level] = 0
+    img = Image.fromarray(np_img)
+    if not is_complex:
+        img = img.filter(ImageFilter.GaussianBlur(radius=0.5))
+    img = img.point(lambda v: 0 if v < 128 else 255, mode='1')
+    if img.size != (32, 32):
+        img = img.resize((32, 32), Image.BILINEAR)
+    px = img.load()
+    coords = sorted((math.hypot(x - 16, y - 16), math.atan2(y - 16, x - 16), x, y) for y in range(32) for x in range(32))
+    return np.array([0 if px[x, y] else 1 for _, _, x, y in coords], np.uint8)
+
+@pytest.mark.parametrize('big', [False, True])
+def test_paper_recipe_is_the_reference(big):
+    texts = ['A', 'g', 'BC', 'xyz', '中', '中国', '\n', ' ', 'e\u0301', 'a\u0301b', '<0xE4>', '<|endoftext|>', 'Ωж']
+    X = glyphs.paper_cells(texts, (FONT, None), 32, big, workers=1) # big: > 65,536 ids, the 131k parameters
+    for i, t in enumerate(texts):
+        assert (X[i] == _reference_bits(t, big)).all(), t
+
+def test_paper_transform_is_fixed():
+    # one rotation, shift and noise mask per canvas size: reseeding inside means every token gets the same
+    a, b = glyphs.paper_transform(1, True, False), glyphs.paper_transform(1, True, False)
+    assert all((x == y).all() for x, y in zip(a[:2], b[:2]))
+    src, noise, blur = a
+    assert blur and noise.sum() > 0 and not (src == np.arange(1, 1025).reshape(32, 32)).all() # it does move pixels
+    src3, noise3, _ = glyphs.paper_transform(3, True, False)
+    assert noise3.shape == (32, 96)
+    src, noise, blur = glyphs.paper_transform(3, False, False) # other scripts: noise only, p = 0.001
+    assert not blur and (src == np.arange(1, 3073).reshape(32, 96)).all() and 0 < noise.sum() < 20
+    assert (noise <= noise3).all() # the same seeded draws, a lower threshold
+
+def test_collision_report_homoglyphs(mixed):
+    tok, X = mixed
+    r = glyphs.collision_report(tok, X)
+    assert r['ids'] == tok.vocab_size and r['largest'] == 100 # the blank placeholders
+    a = [tok.texts.index(c) for c in 'A\u0410\u0391'] # Latin A, Cyrillic A, Greek Alpha: one Unifont glyph
+    assert sorted(a) in [sorted(g) for g in r['examples']]
+    assert r['ids_in_groups'] == sum(len(g) for g in r['examples'])
+    assert r['distinct'] == len({x.tobytes() for x in X})
+
+def test_unicode_tokenizer_end_to_end():
+    tokenizer = pytest.importorskip('tokenizer')
+    tok = tokenizer.load_tokenizer('unicode')
+    X = glyphs.render(tok, 64)
+    r = glyphs.collision_report(tok, X)
+    assert r['invisible_special_shared'] == 0 and r['largest'] == int((tok.kinds == KIND_PLACEHOLDER).sum())
+    assert r['ids_in_groups'] < 0.025 * tok.vocab_size # homoglyphs only
+    emb, rank = glyphs.pca(X, 64)
+    assert emb.shape == (65536, 64) and rank == 256
+
+def test_preview_writes_png(tmp_path, capsys):
+    tok = ListTok(list('Hello, wrd\n') + ['\u0410'])
+    emb = glyphs.glyph_embeddings(tok, 16, cache=False)
+    glyphs.preview(tok, emb, glyphs.render(tok, 16), 'Hello\n', str(tmp_path / 'p.png'), k=3)
+    assert Image.open(tmp_path / 'p.png').size[1] == 6 * (32 + 40)
+    assert "'H' U+0048" in capsys.readouterr().out
+
+# -----------------------------------------------------------------------------
+# bad input: one clear sentence
+
+def test_font_not_found(monkeypatch):
+    monkeypatch.setenv('GLYPHGPT_FONT', '/nonexistent/unifont.otf')
+    with pytest.raises(FileNotFoundError, match='apt-get install fonts-unifont'):
+        glyphs.glyph_embeddings(ListTok(['a', 'b']), 8, cache=False)
+    monkeypatch.delenv('GLYPHGPT_FONT')
+    monkeypatch.setattr(glyphs, 'FONT_DIRS', [])
+    with pytest.raises(FileNotFoundError, match='--font'):
+        glyphs.find_font()
+
+@pytest.mark.parametrize('n', [0, -5, 4097, 1.5, '64'])
+def test_bad_n_embd(n):
+    with pytest.raises(ValueError, match='cannot be produced'):
+        glyphs.glyph_embeddings(ListTok(['a', 'b']), n, cache=False)
+
+def test_bad_tokenizer():
+    class Broken(ListTok):
+        def token_text(self, i):
+            if i == 3:
+                raise UnicodeDecodeError('utf-8', b'\xe4', 0, 1, 'unexpected end of data')
+            return super().token_text(i)
+    with pytest.raises(ValueError, match=r'token_text\(3\) failed'):
+        glyphs.glyph_embeddings(Broken(list('abcdef')), 8, cache=False)
+    with pytest.raises(ValueError, match='non-empty str'):
+        glyphs.glyph_embeddings(ListTok(['a', '']), 8, cache=False)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        glyphs.glyph_embeddings(ListTok(['a', 'b']), 8, 'fancy', cache=False)

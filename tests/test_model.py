@@ -1,0 +1,231 @@
+"""Behaviour of model.py: frozen embeddings stay frozen, the cache decodes like the plain forward, init is sane."""
+
+import io
+import math
+
+import pytest
+import torch
+
+from model import GPT, GPTConfig, KVCache, apply_rotary, rotary_real
+
+V, C = 512, 64
+
+def tiny(embedding='trainable', **kw):
+    args = dict(block_size=32, vocab_size=V, n_layer=2, n_head=4, n_embd=C, embedding=embedding)
+    args.update(kw)
+    return GPTConfig(**args)
+
+def glyph_like(seed=0):
+    # stands in for glyphs.py's output: float32 [V, C] with unit rows
+    w = torch.randn(V, C, generator=torch.Generator().manual_seed(seed))
+    return torch.nn.functional.normalize(w, dim=1)
+
+def batch(seed=0, B=4, T=32):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
+
+def train_steps(model, n, lr=1e-2, wd=0.1):
+    opt = model.configure_optimizers(wd, lr, (0.9, 0.95), 'cpu')
+    x, y = batch()
+    losses = []
+    for _ in range(n):
+        _, loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    return opt, losses
+
+# -----------------------------------------------------------------------------
+# the frozen embedding
+
+@pytest.mark.parametrize('embedding', ['glyph', 'random', 'binary'])
+def test_frozen_embedding_is_untouched_by_training(embedding):
+    torch.manual_seed(0)
+    model = GPT(tiny(embedding), wte=glyph_like() if embedding == 'glyph' else None)
+    wte = model.transformer.wte.weight
+    before = wte.clone()
+    assert not wte.requires_grad
+    assert 'transformer.wte.weight' not in dict(model.named_parameters())
+    assert 'transformer.wte.weight' in model.state_dict()
+    opt, _ = train_steps(model, 5, wd=0.5) # weight decay would shrink it if it were in a group
+    assert all(p is not wte for group in opt.param_groups for p in group['params'])
+    assert torch.equal(model.transformer.wte.weight, before) # bit-identical
+    if embedding == 'glyph':
+        assert torch.equal(before, glyph_like())
+
+def test_trainable_embedding_learns_without_decay():
+    torch.manual_seed(0)
+    model = GPT(tiny('trainable'))
+    wte = model.transformer.wte.weight
+    assert wte.requires_grad
+    assert wte.norm(dim=1).mean().item() == pytest.approx(1.0, abs=0.1) # 'unit' init: rows like the frozen ones
+    before = wte.detach().clone()
+    opt, _ = train_steps(model, 3)
+    assert not torch.equal(wte.detach(), before)
+    groups = [g for g in opt.param_groups if any(p is wte for p in g['params'])]
+    assert len(groups) == 1 and groups[0]['weight_decay'] == 0.0
+    gpt2 = GPT(tiny('trainable', wte_init='gpt2')).transformer.wte.weight
+    assert gpt2.std().item() == pytest.approx(0.02, rel=0.1)
+
+@pytest.mark.parametrize('embedding', ['random', 'binary'])
+def test_ablation_matrices_are_deterministic_and_unit_norm(embedding):
+    torch.manual_seed(1)
+    a = GPT(tiny(embedding)).transformer.wte.weight
+    torch.manual_seed(2) # the model seed must not change the matrix
+    b = GPT(tiny(embedding)).transformer.wte.weight
+    assert torch.equal(a, b)
+    assert a.dtype == torch.float32 and a.shape == (V, C)
+    assert torch.allclose(a.norm(dim=1), torch.ones(V), atol=1e-5)
+
+def test_random_embedding_follows_its_own_seed():
+    a = GPT(tiny('random', embedding_seed=1)).transformer.wte.weight
+    b = GPT(tiny('random', embedding_seed=2)).transformer.wte.weight
+    assert not torch.equal(a, b)
+
+def test_binary_rows_are_distinct_and_encode_the_id():
+    w = GPT(tiny('binary')).transformer.wte.weight
+    assert torch.unique(w, dim=0).shape[0] == V
+    nbits = math.ceil(math.log2(V))
+    signs = (w[:, :nbits] > 0).long()
+    ids = (signs * (2 ** torch.arange(nbits))).sum(dim=1)
+    assert torch.equal(ids, torch.arange(V))
+    assert torch.equal(w[:, :nbits], w[:, nbits:2 * nbits]) # tiled
+
+def test_glyph_mode_checks_its_matrix():
+    with pytest.raises(ValueError, match='config wants'):
+        GPT(tiny('glyph'), wte=torch.zeros(V + 1, C))
+    with pytest.raises(ValueError, match="only used with embedding='glyph'"):
+        GPT(tiny('random'), wte=glyph_like())
+    with pytest.raises(ValueError, match='all zeros'):
+        GPT(tiny('glyph')).configure_optimizers(0.1, 1e-3, (0.9, 0.95), 'cpu')
+    model = GPT(tiny('glyph'), wte=glyph_like().numpy()) # an ndarray from glyphs.py works too
+    assert model.transformer.wte.weight.dtype == torch.float32
+
+def test_state_dict_round_trip_keeps_the_buffer():
+    torch.manual_seed(0)
+    model = GPT(tiny('glyph'), wte=glyph_like())
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    buf.seek(0)
+    sd = torch.load(buf, weights_only=True)
+    assert not any(k.startswith('rope') for k in sd) # recomputed from the config, not saved
+    fresh = GPT(tiny('glyph')) # no font needed: the matrix comes back from the checkpoint
+    fresh.load_state_dict(sd)
+    assert torch.equal(fresh.transformer.wte.weight, glyph_like())
+    x, y = batch()
+    assert torch.equal(fresh(x, y)[1], model(x, y)[1])
+
+# -----------------------------------------------------------------------------
+# init, training, counting
+
+@pytest.mark.parametrize('embedding', ['trainable', 'random', 'binary'])
+def test_loss_at_init_is_near_uniform(embedding):
+    torch.manual_seed(0)
+    cfg = tiny(embedding, vocab_size=4096, n_embd=256)
+    model = GPT(cfg)
+    x = torch.randint(0, 4096, (4, 32))
+    _, loss = model(x, x)
+    # GPT-2's 0.02 head init would sit ~0.05 nats above ln(V) at this width
+    assert abs(loss.item() - math.log(4096)) < 0.02
+
+@pytest.mark.parametrize('embedding', ['glyph', 'trainable'])
+def test_a_few_steps_lower_the_loss(embedding):
+    torch.manual_seed(0)
+    model = GPT(tiny(embedding), wte=glyph_like() if embedding == 'glyph' else None)
+    _, losses = train_steps(model, 8)
+    assert losses[-1] < losses[0] - 0.5
+
+def test_ignore_index_and_output_shapes():
+    model = GPT(tiny('random'))
+    x, y = batch()
+    logits, loss = model(x)
+    assert logits.shape == (4, 1, V) and loss is None
+    y[:, ::2] = -1
+    logits, loss = model(x, y)
+    assert logits.shape == (4, 32, V)
+    ref = torch.nn.functional.cross_entropy(logits[:, 1::2].reshape(-1, V), y[:, 1::2].reshape(-1))
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
+
+def test_param_count_and_flops_exclude_the_input_embedding():
+    cfg = tiny('trainable')
+    a, b = GPT(cfg), GPT(tiny('binary'))
+    assert a.get_num_params() == b.get_num_params()
+    blocks = sum(p.numel() for p in a.transformer.h.parameters())
+    assert a.get_num_params() == blocks + V * C + sum(p.numel() for p in a.transformer.ln_f.parameters())
+    assert a.flops_per_token() == 6 * (blocks + V * C) + 12 * cfg.n_layer * C * cfg.block_size
+
+def test_rotary_scores_depend_on_distance_only():
+    model = GPT(tiny('random'))
+    hs = C // 4
+    q, k = torch.randn(2, 1, 1, 1, hs).unbind(0) # (B, T, nh, hs) each
+    def score(m, n): # rotated q at position m . rotated k at position n
+        return (apply_rotary(q, model.rope[[m]]) * apply_rotary(k, model.rope[[n]])).sum().item()
+    assert score(5, 3) == pytest.approx(score(15, 13), abs=1e-5)
+    assert score(5, 3) == pytest.approx(score(31, 29), abs=1e-5)
+    assert abs(score(5, 3) - score(5, 4)) > 1e-3 # and it does depend on the distance
+
+def test_rotary_compiled_form_equals_the_eager_one():
+    model = GPT(tiny('random'))
+    x = torch.randn(2, 32, 8, C // 4)
+    assert torch.allclose(apply_rotary(x, model.rope), rotary_real(x, model.rope), atol=1e-6)
+
+# -----------------------------------------------------------------------------
+# generation
+
+def greedy_without_cache(model, idx, n):
+    bs = model.config.block_size
+    for _ in range(n):
+        logits, _ = model(idx[:, -bs:])
+        idx = torch.cat((idx, logits[:, -1].argmax(-1, keepdim=True)), dim=1)
+    return idx
+
+@pytest.mark.parametrize('prompt_len,new', [(5, 20), (40, 10), (20, 30)]) # short; longer than block; crossing it
+def test_kv_cache_generation_equals_no_cache_greedy(prompt_len, new):
+    torch.manual_seed(0)
+    model = GPT(tiny('random')).eval()
+    with torch.no_grad(): # a sharper head, so that every greedy choice depends on the context and positions
+        model.lm_head.weight.mul_(30)
+    idx = torch.randint(0, V, (2, prompt_len), generator=torch.Generator().manual_seed(1))
+    ref = greedy_without_cache(model, idx, new)
+    out = model.generate(idx, new, temperature=0)
+    assert out.shape == (2, prompt_len + new)
+    assert torch.equal(out, ref)
+    assert len(set(out[0, prompt_len:].tolist())) > 3 # not a constant stream that any bug would also produce
+
+def test_kv_cache_logits_match_the_full_forward():
+    torch.manual_seed(0)
+    model = GPT(tiny('random')).eval()
+    idx = torch.randint(0, V, (2, 12))
+    cache = KVCache(model.config, 2, 'cpu', torch.float32)
+    model(idx[:, :5], cache=cache)
+    for t in range(5, 12):
+        step, _ = model(idx[:, t:t+1], cache=cache)
+        full, _ = model(idx[:, :t+1])
+        assert torch.allclose(step, full, atol=1e-5)
+
+def test_sampling_is_reproducible_with_a_generator():
+    torch.manual_seed(0)
+    model = GPT(tiny('random')).eval()
+    idx = torch.zeros(1, 1, dtype=torch.long)
+    a = model.generate(idx, 10, top_k=50, generator=torch.Generator().manual_seed(7))
+    b = model.generate(idx, 10, top_k=50, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+
+def test_non_embedding_weights_do_not_depend_on_the_embedding_mode():
+    # the comparison's arms must differ in the input embedding only
+    states = {}
+    for embedding in ['glyph', 'trainable', 'random', 'binary']:
+        torch.manual_seed(1337)
+        model = GPT(tiny(embedding), wte=glyph_like() if embedding == 'glyph' else None)
+        states[embedding] = {k: v for k, v in model.state_dict().items() if k != 'transformer.wte.weight'}
+    for embedding, state in states.items():
+        assert all(torch.equal(state[k], states['glyph'][k]) for k in state), embedding
+
+def test_load_checkpoint_errors(tmp_path):
+    from model import load_checkpoint
+    with pytest.raises(FileNotFoundError, match="does not exist: train one"):
+        load_checkpoint(str(tmp_path / 'nope.pt'))
+    torch.save({'model': {}}, tmp_path / 'foreign.pt')
+    with pytest.raises(ValueError, match="no tokenizer or model record"):
+        load_checkpoint(str(tmp_path / 'foreign.pt'))

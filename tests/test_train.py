@@ -1,0 +1,120 @@
+"""train.py and sample.py end to end on a tiny dataset: learning, exact resume, SIGTERM, bad config."""
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--block_size=32', '--batch_size=4', '--eval_iters=2',
+        '--log_interval=1', '--device=cpu', '--dtype=float32', '--compile=False', '--warmup_iters=2',
+        '--learning_rate=3e-3']
+
+def run(args, cwd, check=True, script='train.py'):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=cwd, capture_output=True,
+                       text=True, timeout=300)
+    if check:
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return r
+
+def losses(stdout):
+    """{iter: printed training loss}"""
+    return {int(m[1]): m[2] for m in re.finditer(r'^iter (\d+): loss ([\d.]+)', stdout, re.M)}
+
+@pytest.fixture(scope='module')
+def work(tmp_path_factory):
+    """a folder holding data/tiny (and data/other, another tokenizer) prepared by prepare.py"""
+    d = tmp_path_factory.mktemp('train')
+    rng = random.Random(0)
+    words = 'the cat sat on a mat and saw one dog кот сидел на ковре 猫 坐 在 垫子 上'.split()
+    text = '\n\n'.join(' '.join(rng.choice(words) for _ in range(40)) for _ in range(600))
+    (d / 'tiny.txt').write_text(text)
+    run(['--name=tiny', f'--input={d / "tiny.txt"}', '--tokenizer=train', '--vocab_size=512',
+         '--separator=\n\n', '--val_permille=100'], d, script='prepare.py')
+    run(['--name=other', f'--input={d / "tiny.txt"}', '--tokenizer=train', '--vocab_size=600',
+         '--separator=\n\n', '--val_permille=100'], d, script='prepare.py')
+    return d
+
+def test_tiny_run_lowers_the_loss_and_samples(work):
+    r = run(['--dataset=tiny', '--out_dir=out_learn', '--max_iters=40', '--eval_interval=20', *TINY], work)
+    assert 'unigram baseline' in r.stdout
+    log = [json.loads(l) for l in open(work / 'out_learn' / 'log.jsonl')]
+    assert [e['iter'] for e in log] == [0, 20, 40]
+    assert log[-1]['val_loss'] < log[0]['val_loss'] - 1.0
+    assert log[-1]['val_bpb'] < log[0]['val_bpb']
+    r = run([str(work / 'out_learn' / 'ckpt.pt'), '--start=the cat', '--num_samples=2', '--max_new_tokens=20'],
+            work, script='sample.py')
+    text = r.stdout.split('\n', 1)[1] # after GPT's "number of parameters" line
+    samples = text.split('---------------')
+    assert len(samples) == 3 and all(s.strip().startswith('the cat') for s in samples[:2])
+
+def test_glyph_buffer_survives_training_bit_for_bit(work):
+    from model import load_checkpoint
+    run(['--dataset=tiny', '--out_dir=out_g0', '--max_iters=1', *TINY], work)
+    run(['--dataset=tiny', '--out_dir=out_g5', '--max_iters=5', *TINY], work)
+    m0, _ = load_checkpoint(str(work / 'out_g0' / 'ckpt.pt'))
+    m5, tok = load_checkpoint(str(work / 'out_g5' / 'ckpt.pt'))
+    assert torch.equal(m0.transformer.wte.weight, m5.transformer.wte.weight)
+    assert not torch.equal(m0.lm_head.weight, m5.lm_head.weight)
+    assert m5.checkpoint['iter_num'] == 5 and 'glyph_key' in m5.checkpoint['provenance']
+
+def test_exact_resume(work):
+    # an uninterrupted run of 8 steps, against 5 steps then a resume to 8; dropout on, so its masks count too
+    args = ['--dataset=tiny', '--eval_interval=4', '--dropout=0.1', '--embedding=trainable', *TINY]
+    full = run([*args, '--out_dir=out_full', '--max_iters=8'], work)
+    run([*args, '--out_dir=out_cut', '--max_iters=5'], work)
+    resumed = run([*args, '--out_dir=out_cut', '--max_iters=8', '--init_from=resume'], work)
+    a, b = losses(full.stdout), losses(resumed.stdout)
+    assert sorted(b) == [5, 6, 7] and all(a[k] == b[k] for k in b), (a, b)
+    sa = torch.load(work / 'out_full' / 'ckpt.pt', weights_only=True)
+    sb = torch.load(work / 'out_cut' / 'ckpt.pt', weights_only=True)
+    assert all(torch.equal(sa['model'][k], sb['model'][k]) for k in sa['model']) # bit for bit
+    last = lambda d: json.loads(open(work / d / 'log.jsonl').readlines()[-1])
+    assert last('out_full')['val_loss'] == last('out_cut')['val_loss']
+
+def test_sigterm_writes_a_loadable_checkpoint(work):
+    from model import load_checkpoint
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'train.py'), '--dataset=tiny', '--out_dir=out_term',
+                          '--max_iters=100000', '--eval_interval=100000', *TINY], cwd=work,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in p.stdout:
+        if line.startswith('iter 3:'):
+            p.send_signal(signal.SIGTERM)
+            break
+    out = p.communicate(timeout=120)[0]
+    assert p.returncode == 0 and 'stopping at iter' in out
+    model, tok = load_checkpoint(str(work / 'out_term' / 'ckpt.pt'))
+    assert model.checkpoint['iter_num'] >= 4
+    assert not os.path.exists(work / 'out_term' / 'ckpt.pt.tmp')
+
+def test_diverging_loss_stops_and_keeps_the_last_checkpoint(work):
+    run(['--dataset=tiny', '--out_dir=out_nan', '--max_iters=2', *TINY], work)
+    before = (work / 'out_nan' / 'ckpt.pt').read_bytes()
+    r = run(['--dataset=tiny', '--out_dir=out_nan', '--max_iters=50', '--init_from=resume', '--learning_rate=1e30',
+             '--grad_clip=0.0', '--eval_interval=2', *TINY[:-1]], work, check=False)
+    assert r.returncode != 0 and 'training diverged' in r.stderr and 'Traceback' not in r.stderr
+    assert (work / 'out_nan' / 'ckpt.pt').read_bytes() == before # untouched: nothing new was saved
+
+def test_bad_config_is_one_clear_error(work):
+    r = run(['--dataset=tiny', '--nope=1'], work, check=False)
+    assert r.returncode != 0 and "unknown config key 'nope'" in r.stderr
+    r = run(['--dataset=tiny', '--batch_size=abc'], work, check=False)
+    assert r.returncode != 0 and 'batch_size is a int' in r.stderr
+    r = run(['config/missing.py'], work, check=False)
+    assert r.returncode != 0 and 'config file config/missing.py not found' in r.stderr
+    r = run(['--dataset=absent', *TINY], work, check=False)
+    assert r.returncode != 0 and 'run `python prepare.py`' in r.stderr and 'Traceback' not in r.stderr
+
+def test_shard_of_another_tokenizer_is_refused(work):
+    shutil.copytree(work / 'data' / 'tiny', work / 'data' / 'mixed')
+    meta = json.load(open(work / 'data' / 'mixed' / 'meta.json'))
+    other = json.load(open(work / 'data' / 'other' / 'meta.json'))
+    shutil.copy(work / 'data' / 'other' / other['shards']['val'][0], work / 'data' / 'mixed' / meta['shards']['val'][0])
+    r = run(['--dataset=mixed', '--out_dir=out_mixed', '--max_iters=1', *TINY], work, check=False)
+    assert r.returncode != 0 and 'tokenizer' in r.stderr and 'Traceback' not in r.stderr

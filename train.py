@@ -1,0 +1,400 @@
+"""
+Training script for glyphgpt. Runs on one CPU or GPU, or on many with DDP.
+
+On a laptop CPU (the embedded default, after `python prepare.py`):
+$ python train.py config/cpu.py
+
+On one GPU:
+$ python train.py config/frozen.py
+
+DDP on 8 GPUs of one node:
+$ torchrun --standalone --nproc_per_node=8 train.py config/frozen.py
+
+DDP on 2 nodes of 8 GPUs, master at 123.456.123.456:
+- first (master) node:
+$ torchrun --nproc_per_node=8 --nnodes=2 --node_rank=0 --master_addr=123.456.123.456 --master_port=1234 train.py config/frozen.py
+- worker node:
+$ torchrun --nproc_per_node=8 --nnodes=2 --node_rank=1 --master_addr=123.456.123.456 --master_port=1234 train.py config/frozen.py
+(If your cluster has no Infiniband interconnect prepend NCCL_IB_DISABLE=1.)
+
+Resume an interrupted run (exactly: same losses as if never stopped):
+$ python train.py config/cpu.py --init_from=resume
+"""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from configurator import configure
+from model import GPT, GPTConfig
+from prepare import load_meta, dataset_tokenizer, read_shard
+
+# -----------------------------------------------------------------------------
+# default config values: a small model on the embedded default corpus, for a laptop CPU
+# I/O
+out_dir = 'out'
+eval_interval = 100 # iterations between evaluations; a checkpoint is written after each
+log_interval = 10 # iterations between log lines
+eval_iters = 20 # validation batches per evaluation (always the same ones)
+eval_only = False # if True, evaluate once and exit
+init_from = 'scratch' # 'scratch' or 'resume' (from out_dir/ckpt.pt)
+wandb_log = False # needs `pip install wandb`
+wandb_project = 'glyphgpt'
+wandb_run_name = 'run'
+# data
+dataset = 'default' # reads data/<dataset>/, written by prepare.py
+gradient_accumulation_steps = 1 # micro-steps per optimizer step, summed over all processes
+batch_size = 8 # sequences per micro-step per process
+block_size = 512 # context length in tokens
+# model
+n_layer = 4
+n_head = 4
+n_embd = 256
+dropout = 0.0 # for pretraining 0 is good, for finetuning try 0.1+
+bias = False # do we use bias inside LayerNorm and Linear layers?
+embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' (frozen ablations)
+glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
+wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd) rows of norm ~1 like the frozen ones | 'gpt2' N(0, 0.02^2)
+embedding_seed = 42 # 'random' only: its matrix has its own seed, so the model seed does not change it
+# adamw optimizer
+learning_rate = 1e-3 # max learning rate
+max_iters = 1000 # total number of optimizer steps
+weight_decay = 1e-1
+beta1 = 0.9
+beta2 = 0.95
+grad_clip = 1.0 # clip gradients at this norm, or disable if == 0.0
+# learning rate schedule: depends on these, never on max_iters, so a run can be stopped and extended
+decay_lr = True # whether to decay the learning rate
+warmup_iters = 50 # linear warmup steps
+lr_decay_iters = 1000 # cosine decay reaches min_lr here; should be ~= max_iters per Chinchilla
+min_lr = 1e-4 # minimum learning rate, ~= learning_rate/10 per Chinchilla
+# system
+device = 'cuda' if torch.cuda.is_available() else 'cpu' # 'cpu', 'cuda', 'cuda:0', 'mps'
+dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32' # 'float32', 'bfloat16', 'float16'
+compile = torch.cuda.is_available() # torch.compile the model (needs a C++ compiler on CPU)
+backend = 'nccl' if torch.cuda.is_available() else 'gloo' # DDP backend
+seed = 1337 # model init, data order and dropout all derive from it
+# -----------------------------------------------------------------------------
+config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
+_config = {k: globals()[k] for k in config_keys}
+configure(_config, sys.argv[1:]) # overrides from the command line or a config file
+globals().update(_config)
+config = {k: globals()[k] for k in config_keys} # will be useful for logging
+# -----------------------------------------------------------------------------
+
+def fail(msg):
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+# various inits, derived attributes, I/O setup
+ddp = int(os.environ.get('RANK', -1)) != -1 # is this a ddp run?
+if ddp:
+    dist.init_process_group(backend=backend)
+    ddp_rank = int(os.environ['RANK'])
+    ddp_local_rank = int(os.environ['LOCAL_RANK'])
+    ddp_world_size = int(os.environ['WORLD_SIZE'])
+    if device.startswith('cuda'):
+        device = f'cuda:{ddp_local_rank}'
+        torch.cuda.set_device(device)
+    master_process = ddp_rank == 0 # this process will do logging, checkpointing etc.
+    # world_size number of processes will be training simultaneously, so we can scale
+    # down the desired gradient accumulation iterations per process proportionally
+    if gradient_accumulation_steps % ddp_world_size != 0:
+        fail(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of the "
+             f"{ddp_world_size} processes: set it to {ddp_world_size * max(1, gradient_accumulation_steps // ddp_world_size)}")
+    gradient_accumulation_steps //= ddp_world_size
+else:
+    # if not ddp, we are running on a single gpu, and one process
+    master_process = True
+    ddp_rank, ddp_world_size = 0, 1
+tokens_per_iter = gradient_accumulation_steps * ddp_world_size * batch_size * block_size
+if master_process:
+    print(f"tokens per iteration will be: {tokens_per_iter:,}")
+    os.makedirs(out_dir, exist_ok=True)
+device_type = 'cuda' if 'cuda' in device else 'cpu' # for later use in torch.autocast
+if device_type == 'cuda':
+    torch.backends.cuda.matmul.allow_tf32 = True # allow tf32 on matmul
+    torch.backends.cudnn.allow_tf32 = True # allow tf32 on cudnn
+ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
+ctx = nullcontext() if device_type == 'cpu' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+
+# -----------------------------------------------------------------------------
+# data: shards from prepare.py. Every micro-batch is drawn from its own generator seeded by
+# (seed, iteration, micro-step, rank): no data position or RNG state needs saving, and a resumed
+# run, on any number of processes, sees exactly the batches it would have seen.
+data_dir = os.path.join('data', dataset)
+try:
+    meta = load_meta(data_dir)
+    tok = dataset_tokenizer(data_dir)
+    shards = {s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]] for s in ('train', 'val')}
+except (FileNotFoundError, ValueError) as e:
+    fail(e)
+token_bytes = torch.from_numpy(np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)).to(device)
+for s in ('train', 'val'):
+    if not any(len(a) > block_size for a in shards[s]):
+        fail(f"the {s} split of {data_dir} has no shard longer than block_size={block_size}: lower block_size or prepare more text")
+
+def sample_windows(split, rng, n):
+    """n windows of block_size + 1 tokens at random places of a split, as (x, y) on the device"""
+    arrays = [a for a in shards[split] if len(a) > block_size]
+    room = np.array([len(a) - block_size - 1 for a in arrays], dtype=np.float64)
+    rows = []
+    for k in rng.choice(len(arrays), size=n, p=room / room.sum()):
+        o = rng.integers(0, int(room[k]) + 1)
+        rows.append(arrays[k][o:o + block_size + 1])
+    data = torch.from_numpy(np.stack(rows).astype(np.int64))
+    x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
+    if device_type == 'cuda':
+        # pin arrays x,y, which allows us to move them to GPU asynchronously (non_blocking=True)
+        return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+    return x.to(device), y.to(device)
+
+def get_batch(it, micro_step):
+    return sample_windows('train', np.random.default_rng([seed, it, micro_step, ddp_rank]), batch_size)
+
+# the same eval_iters val batches at every evaluation, split among the processes
+val_rng = np.random.default_rng([seed, 2**31 - 1])
+val_batches = [sample_windows('val', val_rng, batch_size) for _ in range(eval_iters)][ddp_rank::ddp_world_size]
+
+def unigram_bpb():
+    """bits per byte of the best context-free model: the entropy of the train split's token
+    frequencies, per UTF-8 byte. A model that does not beat it has learned nothing from context."""
+    counts = sum(np.bincount(a, minlength=tok.vocab_size) for a in shards['train']).astype(np.float64)
+    tb = token_bytes.cpu().numpy()
+    counts[tb == 0] = 0 # end-of-text and other specials stand for no bytes (as in the val bpb)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum() * counts.sum() / (counts * tb).sum())
+
+# -----------------------------------------------------------------------------
+# model init
+iter_num = 0 # optimizer steps done
+model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, bias=bias,
+                  vocab_size=tok.vocab_size, dropout=dropout, embedding=embedding, wte_init=wte_init,
+                  embedding_seed=embedding_seed)
+provenance = {'torch': str(torch.__version__)}
+ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+if init_from == 'scratch':
+    print("Initializing a new model from scratch")
+    wte = None
+    if embedding == 'glyph':
+        import glyphs
+        import PIL
+        # rank 0 renders (or reads its cache); the others receive the matrix below
+        if master_process:
+            try:
+                t0 = time.time()
+                wte = torch.from_numpy(glyphs.glyph_embeddings(tok, n_embd, glyph_recipe))
+                fonts = [f for f in glyphs.find_font() if f]
+            except (FileNotFoundError, ValueError) as e:
+                fail(e)
+            provenance.update(glyph_key=glyphs.glyph_key(tok, n_embd, glyph_recipe), pillow=PIL.__version__,
+                              fonts={os.path.basename(f): glyphs.file_sha256(f) for f in fonts})
+            print(f"glyph embedding ({glyph_recipe} recipe) ready in {time.time() - t0:.1f}s")
+        else:
+            wte = torch.zeros(tok.vocab_size, n_embd)
+    torch.manual_seed(seed) # the non-embedding weights are the same for every embedding mode
+    model = GPT(GPTConfig(**model_args), wte=wte)
+elif init_from == 'resume':
+    print(f"Resuming training from {out_dir}")
+    if not os.path.exists(ckpt_path):
+        fail(f"no checkpoint at {ckpt_path} to resume from: train with --init_from=scratch first, or set --out_dir")
+    checkpoint = torch.load(ckpt_path, map_location='cpu', weights_only=True)
+    if checkpoint['tokenizer_hash'] != tok.hash:
+        fail(f"{ckpt_path} was trained on a tokenizer with hash {checkpoint['tokenizer_hash'][:16]}, but {data_dir} "
+             f"was prepared with {tok.hash[:16]}: resume on the dataset it was trained on")
+    # the shape of the model must be the checkpoint's; everything else may be overridden
+    model_args = checkpoint['model_args']
+    model = GPT(GPTConfig(**model_args))
+    model.load_state_dict(checkpoint['model'])
+    iter_num = checkpoint['iter_num']
+    provenance = checkpoint['provenance']
+else:
+    fail(f"init_from={init_from!r}: use 'scratch' or 'resume'")
+if block_size != model.config.block_size:
+    fail(f"block_size={block_size} differs from the checkpoint's {model.config.block_size}: resume with the same block_size")
+model.to(device)
+
+if ddp:
+    # the frozen matrix went out once from rank 0; every rank now checks it holds the same inputs and
+    # tokenizer, so that nodes with other Unifont versions or other shards cannot train silently apart
+    wte_buf = model.transformer.wte.weight
+    if not isinstance(wte_buf, torch.nn.Parameter):
+        dist.broadcast(wte_buf.data, 0)
+    import hashlib
+    digest = hashlib.sha256(wte_buf.detach().cpu().numpy().tobytes() + tok.hash.encode()).digest()[:8]
+    mine = torch.tensor(list(digest), dtype=torch.int64, device=device)
+    everyone = [torch.zeros_like(mine) for _ in range(ddp_world_size)]
+    dist.all_gather(everyone, mine)
+    if any(not torch.equal(e, everyone[0]) for e in everyone):
+        fail(f"rank {ddp_rank}: the processes disagree on the tokenizer or the input embedding (hashes "
+             f"{[bytes(e.tolist()).hex() for e in everyone]}): give every node the same data/{dataset} and Unifont")
+
+# initialize a GradScaler. If enabled=False scaler is a no-op
+scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
+
+# optimizer
+optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
+if init_from == 'resume':
+    optimizer.load_state_dict(checkpoint['optimizer'])
+    checkpoint = None # free up memory
+
+# compile the model
+if compile:
+    print("compiling the model... (takes a ~minute)")
+    model = torch.compile(model)
+
+# wrap model into DDP container. broadcast_buffers=False: by default DDP re-sends every buffer on
+# every forward, which for the frozen embedding (512 MiB in config/frozen.py) is pure waste
+if ddp:
+    model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None, broadcast_buffers=False)
+raw_model = model.module if ddp else model # unwrap DDP container if needed
+raw_model = getattr(raw_model, '_orig_mod', raw_model) # and torch.compile's
+
+@torch.no_grad()
+def estimate_loss():
+    """val loss (nats per token) and val bits per byte on the fixed val batches, all processes"""
+    model.eval()
+    sums = torch.zeros(4, dtype=torch.float64, device=device) # nats, tokens, nats on byte-tokens, bytes
+    for X, Y in val_batches:
+        with ctx:
+            logits, _ = model(X, Y)
+        nats = F.cross_entropy(logits.float().view(-1, logits.size(-1)), Y.view(-1), reduction='none')
+        nbytes = token_bytes[Y.view(-1)]
+        sums += torch.stack([nats.sum(), torch.tensor(nats.numel(), device=device),
+                             nats[nbytes > 0].sum(), nbytes.sum()]).double()
+    if ddp:
+        dist.all_reduce(sums)
+    model.train()
+    return (sums[0] / sums[1]).item(), (sums[2] / math.log(2) / sums[3]).item()
+
+def get_lr(it):
+    """learning rate decay scheduler (cosine with warmup)"""
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it > lr_decay_iters:
+        return min_lr
+    decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) # coeff ranges 0..1
+    return min_lr + coeff * (learning_rate - min_lr)
+
+def git_commit():
+    try:
+        return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=10,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+def save_checkpoint():
+    """written under a temporary name and renamed: a crash mid-write never leaves a broken ckpt.pt"""
+    checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
+                  'iter_num': iter_num, 'config': config, 'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
+                  'provenance': {**provenance, 'git_commit': git_commit()}}
+    torch.save(checkpoint, ckpt_path + '.tmp')
+    os.replace(ckpt_path + '.tmp', ckpt_path)
+    print(f"saving checkpoint to {ckpt_path}")
+
+# stop cleanly on SIGINT/SIGTERM: finish the step in flight, write a checkpoint, exit
+stop_requested = False
+def request_stop(signum, frame):
+    global stop_requested
+    stop_requested = True
+signal.signal(signal.SIGINT, request_stop)
+signal.signal(signal.SIGTERM, request_stop)
+
+# logging
+if wandb_log and master_process:
+    import wandb
+    wandb.init(project=wandb_project, name=wandb_run_name, config=config)
+if master_process:
+    print(f"unigram baseline: {unigram_bpb():.4f} val bits per byte would be no better than this")
+peak_flops = {'A100': 312e12, 'H100': 989e12, 'H200': 989e12} # dense bf16 peak, per GPU
+gpu_peak = next((v for k, v in peak_flops.items() if device_type == 'cuda' and k in torch.cuda.get_device_name()), None)
+
+def evaluate_and_save():
+    val_loss, val_bpb = estimate_loss()
+    if not math.isfinite(val_loss):
+        fail(f"val loss is {val_loss} at iter {iter_num}: training diverged; the last good checkpoint is {ckpt_path}. "
+             f"Lower learning_rate, or set grad_clip")
+    if master_process:
+        print(f"step {iter_num}: val loss {val_loss:.4f}, val bpb {val_bpb:.4f}")
+        with open(os.path.join(out_dir, 'log.jsonl'), 'a') as f:
+            f.write(json.dumps({'iter': iter_num, 'val_loss': val_loss, 'val_bpb': val_bpb, 'lr': get_lr(iter_num),
+                                'tokens': iter_num * tokens_per_iter, 'time': time.time()}) + '\n')
+        if wandb_log:
+            wandb.log({'iter': iter_num, 'val/loss': val_loss, 'val/bpb': val_bpb})
+        if iter_num > iter_start and not eval_only: # nothing new to save right after a resume
+            save_checkpoint()
+
+# training loop
+model.train()
+iter_start = iter_num
+t0 = time.time()
+while True:
+    if iter_num % eval_interval == 0 or iter_num == max_iters or eval_only:
+        evaluate_and_save()
+    if iter_num >= max_iters or eval_only:
+        break
+
+    # determine and set the learning rate for this iteration
+    lr = get_lr(iter_num) if decay_lr else learning_rate
+    for param_group in optimizer.param_groups:
+        param_group['lr'] = lr
+
+    # forward backward update, with optional gradient accumulation to simulate larger batch size
+    for micro_step in range(gradient_accumulation_steps):
+        X, Y = get_batch(iter_num, micro_step)
+        if dropout > 0: # dropout masks from the same kind of stateless seed as the data
+            torch.manual_seed(hash((seed, iter_num, micro_step, ddp_rank)) % 2**63)
+        if ddp:
+            # sync gradients at the last micro step only; set before the forward, which is when DDP reads it
+            model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
+        with ctx:
+            logits, loss = model(X, Y)
+            loss = loss / gradient_accumulation_steps # scale the loss to account for gradient accumulation
+        scaler.scale(loss).backward()
+    # clip the gradient
+    if grad_clip != 0.0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    # step the optimizer and scaler if training in fp16
+    scaler.step(optimizer)
+    scaler.update()
+    # flush the gradients as soon as we can, no need for this memory anymore
+    optimizer.zero_grad(set_to_none=True)
+
+    # timing and logging. loss.item() waits for the GPU: only on log steps (and every step on CPU, where it is free)
+    iter_num += 1
+    if iter_num % log_interval == 0 or device_type == 'cpu':
+        lossf = loss.item() * gradient_accumulation_steps
+        if not math.isfinite(lossf):
+            fail(f"loss is {lossf} at iter {iter_num - 1}: training diverged; the last good checkpoint is {ckpt_path}. "
+                 f"Lower learning_rate, or set grad_clip")
+    if iter_num % log_interval == 0 and master_process:
+        dt = (time.time() - t0) / log_interval
+        t0 = time.time()
+        mfu = f", mfu {raw_model.flops_per_token() * tokens_per_iter / dt / gpu_peak / ddp_world_size * 100:.2f}%" if gpu_peak else ""
+        eta = (max_iters - iter_num) * dt
+        print(f"iter {iter_num - 1}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, tok/s {tokens_per_iter / dt:,.0f}{mfu}, "
+              f"lr {lr:.2e}, eta {eta // 60:.0f}m{eta % 60:02.0f}s", flush=True)
+    if ddp: # every process must stop at the same step, or the others wait forever in the next all-reduce
+        flag = torch.tensor(float(stop_requested), device=device)
+        dist.all_reduce(flag)
+        stop_requested = flag.item() > 0
+    if stop_requested:
+        if master_process:
+            print(f"stopping at iter {iter_num} on request")
+            save_checkpoint()
+        break
+
+if ddp:
+    dist.destroy_process_group()
