@@ -104,7 +104,9 @@ def bench_glyphs():
         dt = time.perf_counter() - t0
         print(f"{tok.vocab_size:,} ids x 1024 ({recipe} recipe), cold: {dt:.1f}s (goal <= 30s); rank {rank}")
         rep = glyphs.collision_report(tok, X)
-        print(f"  collisions: {rep}")
+        print(f"  {rep['distinct']:,} distinct rows; largest identical group {rep['largest']:,} ({rep['largest_example']}); "
+              f"{rep['groups']} groups hold {rep['ids_in_groups']:,} ids; whitespace/control/byte/special ids sharing "
+              f"a row: {rep['invisible_special_shared']}")
 
 # -----------------------------------------------------------------------------
 def bench_prepare(repeats=3):
@@ -118,7 +120,7 @@ def bench_prepare(repeats=3):
     threads = tokenizer.THREADS
     tokenizer.THREADS = 1 # the tokenizer alone on one core, documents already in memory
     try:
-        single = mb / timed(lambda: tok.encode_batch(docs), repeats)[0]
+        single = mb / timed(lambda: tok.encode_batch(docs, flat=True), repeats)[0]
     finally:
         tokenizer.THREADS = threads
     with tempfile.TemporaryDirectory() as d:

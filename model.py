@@ -233,7 +233,8 @@ class GPT(nn.Module):
             if module.bias is not None:
                 torch.nn.init.zeros_(module.bias)
 
-    def forward(self, idx, targets=None, cache=None):
+    def hidden(self, idx, cache=None):
+        """ the post-ln_f hidden states (B, T, C): eval_mmlu.py runs lm_head only at the positions it scores """
         B, T = idx.size()
         p = 0 if cache is None else cache.pos
         assert p + T <= self.config.block_size, f"Cannot forward sequence of length {p + T}, block size is only {self.config.block_size}"
@@ -245,10 +246,12 @@ class GPT(nn.Module):
         x = self.transformer.drop(self.transformer.wte(idx)) # (B, T, C)
         for block in self.transformer.h:
             x = block(x, rope, cache)
-        x = self.transformer.ln_f(x)
         if cache is not None:
             cache.pos += T
+        return self.transformer.ln_f(x)
 
+    def forward(self, idx, targets=None, cache=None):
+        x = self.hidden(idx, cache) # (B, T, C)
         if targets is not None:
             # if we are given some desired targets also calculate the loss
             logits = self.lm_head(x) # (B, T, V)

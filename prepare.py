@@ -25,7 +25,9 @@ import argparse
 import codecs
 import datetime
 import glob
+import collections
 import itertools
+import multiprocessing
 import json
 import os
 import re
@@ -35,7 +37,7 @@ import subprocess
 import sys
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
@@ -229,6 +231,41 @@ def progress_line(t0, docs, nbytes, tokens, stats, max_tokens):
         eta = "ETA ?" # a stream without a budget: no end in sight
     return f"docs {docs} | {nbytes / 1e6:.1f} MB | {nbytes / 1e6 / dt:.1f} MB/s | {eta} | {tokens / 1e6:.1f}M tokens"
 
+_tok = None # the tokenizer of a worker process, inherited from the parent by fork
+
+def _encode(texts, tok=None):
+    """documents -> one array, each document's tokens followed by eot (tok: the worker's, by default)"""
+    tok = tok or _tok
+    return np.array(tok.encode_batch(texts, flat=True), token_dtype(tok.vocab_size))
+
+def encoded_batches(pairs, tok):
+    """(split, text) pairs -> (splits, UTF-8 sizes, tokens) per batch of ~BATCH_BYTES of text, in order.
+    One worker process per core tokenizes while this process reads the next batch: threads would
+    share one GIL, and the bookkeeping around tiktoken's calls holds it for ~30% of the time."""
+    global _tok
+    _tok, tokenizer.THREADS = tok, 1 # each worker on one core (THREADS is read at call time)
+    try:
+        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context('fork'))
+    except ValueError: # no fork (Windows): tokenize in this process, on threads
+        pool, tokenizer.THREADS = ThreadPoolExecutor(1), os.cpu_count() or 1
+    try:
+        window, info, texts, size = collections.deque(), [], [], 0
+        for split, text in itertools.chain(pairs, [(None, None)]):
+            if text is not None:
+                info.append((split == 'val', len(text.encode('utf-8', 'surrogatepass'))))
+                texts.append(text)
+                size += info[-1][1]
+            if size >= BATCH_BYTES or (text is None and texts):
+                job = pool.submit(_encode, texts, None if isinstance(pool, ProcessPoolExecutor) else tok)
+                window.append((info, job))
+                info, texts, size = [], [], 0
+            while window and (len(window) > 2 * (os.cpu_count() or 1) or text is None): # bounded read-ahead
+                info_, job = window.popleft()
+                yield np.array([v for v, _ in info_]), np.array([n for _, n in info_]), job.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+        _tok, tokenizer.THREADS = None, os.cpu_count() or 1
+
 def tokenize(pairs, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True):
     """(split, text) pairs -> out_dir/{train,val}_NNNNNN.bin. Each document becomes its tokens then eot,
     so the first document of a shard has no eot before it; a document may go on in the next shard.
@@ -239,23 +276,17 @@ def tokenize(pairs, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, st
     shards, fill = dict(train=[], val=[]), dict(train=0, val=0)
     bufs = {s: np.empty(shard_tokens, dtype) for s in shards} # pages never written cost no memory
 
-    def add(split, ids, nbytes, out):
-        out[split] += ids
-        out[split].append(tok.eot)
-        counts['documents'][split] += 1
-        counts['tokens'][split] += len(ids) + 1
+    def add(split, arr, ndocs, nbytes):
+        counts['documents'][split] += ndocs
+        counts['tokens'][split] += len(arr)
         counts['bytes'][split] += nbytes
-
-    def write(out):
-        for split, ids in out.items():
-            arr = np.array(ids, dtype) # one conversion per batch: per document it cost a third of the time
-            while len(arr):
-                n = min(len(arr), shard_tokens - fill[split])
-                bufs[split][fill[split]:fill[split] + n] = arr[:n]
-                fill[split] += n
-                arr = arr[n:]
-                if fill[split] == shard_tokens:
-                    flush(split)
+        while len(arr):
+            n = min(len(arr), shard_tokens - fill[split])
+            bufs[split][fill[split]:fill[split] + n] = arr[:n]
+            fill[split] += n
+            arr = arr[n:]
+            if fill[split] == shard_tokens:
+                flush(split)
 
     def flush(split):
         name = f"{split}_{len(shards[split]):06d}.bin"
@@ -263,52 +294,34 @@ def tokenize(pairs, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, st
         shards[split].append(name)
         fill[split] = 0
 
-    def encoded():
-        # batches of ~BATCH_BYTES of text: the next one is read (in this thread) while the previous
-        # one is tokenized on all cores (encode_batch is multi-threaded and tiktoken frees the GIL)
-        with ThreadPoolExecutor(1) as pool:
-            info, texts, size, pending = [], [], 0, None
-            for split, text in itertools.chain(pairs, [(None, None)]):
-                if text is not None:
-                    info.append((split, len(text.encode('utf-8', 'surrogatepass'))))
-                    texts.append(text)
-                    size += info[-1][1]
-                if size >= BATCH_BYTES or (text is None and texts):
-                    job = pool.submit(tok.encode_batch, texts)
-                    if pending:
-                        yield pending[0], pending[1].result()
-                    pending, info, texts, size = (info, job), [], [], 0
-            if pending:
-                yield pending[0], pending[1].result()
-
     # the latest train document is held back: if no document hashed into val (a tiny input), it goes
     # there at the end, because train.py needs a val split
     held, total, docs, nbytes_all = None, 0, 0, 0
-    t0 = last = time.time()
-    for info, ids in encoded():
-        out = dict(train=[], val=[])
-        for (split, nbytes), d in zip(info, ids):
-            if split == 'val':
-                add('val', d, nbytes, out)
-            else:
-                if held:
-                    add('train', *held, out)
-                held = d, nbytes
-            total, docs, nbytes_all = total + len(d) + 1, docs + 1, nbytes_all + nbytes
-            if max_tokens and total >= max_tokens:
-                break
-        write(out)
-        if verbose and time.time() - last > 1:
+    t0 = shown = time.time()
+    for is_val, nbytes, arr in encoded_batches(pairs, tok):
+        lengths = np.diff(np.flatnonzero(arr == tok.eot), prepend=-1) # per document, its eot included
+        if max_tokens and total + len(arr) >= max_tokens: # stop after the document that reaches the budget
+            keep = int(np.searchsorted(np.cumsum(lengths), max_tokens - total)) + 1
+            is_val, nbytes, lengths, arr = is_val[:keep], nbytes[:keep], lengths[:keep], arr[:lengths[:keep].sum()]
+        mask = np.repeat(is_val, lengths)
+        val, train = arr[mask], arr[~mask]
+        add('val', val, int(is_val.sum()), int(nbytes[is_val].sum()))
+        if (~is_val).any():
+            if held is not None:
+                add('train', *held)
+            last = int(lengths[~is_val][-1])
+            add('train', train[:-last], int((~is_val).sum()) - 1, int(nbytes[~is_val][:-1].sum()))
+            held = train[-last:], 1, int(nbytes[~is_val][-1])
+        total, docs, nbytes_all = total + len(arr), docs + len(lengths), nbytes_all + int(nbytes.sum())
+        if verbose and time.time() - shown > 1:
             print(progress_line(t0, docs, nbytes_all, total, stats, max_tokens), flush=True)
-            last = time.time()
+            shown = time.time()
         if max_tokens and total >= max_tokens:
             break
-    if held:
+    if held is not None:
         if not counts['documents']['val'] and verbose:
             print("note: no document hashed into val (a small input): the last train document goes there")
-        out = dict(train=[], val=[])
-        add('val' if not counts['documents']['val'] else 'train', *held, out)
-        write(out)
+        add('val' if not counts['documents']['val'] else 'train', *held)
     if verbose:
         print(f"done: {progress_line(t0, docs, nbytes_all, total, stats, max_tokens)}")
     for split in ('train', 'val'):

@@ -29,6 +29,7 @@ bytes to a character) and a numpy table maps ranks to our ids.
 import argparse
 import hashlib
 import heapq
+import itertools
 import json
 import os
 import re
@@ -142,19 +143,25 @@ class Tokenizer:
                 return [i for ids in pool.map(self.enc.encode_ordinary, _cut(text)) for i in self._spell_plumbing(ids)]
         return self._spell_plumbing(self.enc.encode_ordinary(text))
 
-    def encode_batch(self, texts):
-        """list of str -> list of lists of ids, on all cores. tiktoken costs ~20 us per call, which
+    def encode_batch(self, texts, flat=False):
+        """list of str -> list of lists of ids, on all cores; flat=True: one list, each document
+        followed by end-of-text (what prepare.py writes). tiktoken costs ~20 us per call, which
         would cap line-sized documents near 2.5 MB/s, so we join documents with <|endoftext|> into
         a few large strings (tiktoken encodes the text between two specials on its own, exactly as
         if it were alone) and cut the ids at the end-of-text tokens."""
         texts = list(texts)
         EOT = '<|endoftext|>'
+        if not texts:
+            return []
         if any(EOT in t or SURROGATE.search(t) for t in texts):
             with ThreadPoolExecutor(THREADS) as pool:
-                return list(pool.map(self.encode, texts))
+                out = list(pool.map(self.encode, texts))
+            return [i for ids in out for i in ids + [self.eot]] if flat else out
         def work(group):
             ids = self.enc.encode(EOT.join(group) + EOT, allowed_special={EOT}, disallowed_special=())
             ids, out, pos = self._spell_plumbing(ids), [], 0
+            if flat:
+                return ids
             for _ in group:
                 end = ids.index(self.eot, pos)
                 out.append(ids[pos:end])
@@ -169,7 +176,8 @@ class Tokenizer:
             groups[-1].append(t)
             size += len(t) + 1
         with ThreadPoolExecutor(THREADS) as pool:
-            return [ids for part in pool.map(work, groups) for ids in part]
+            parts = list(pool.map(work, groups))
+        return list(itertools.chain.from_iterable(parts)) # per document, or the flat ids of each group
 
     def decode(self, ids):
         """list of ids -> str. Never raises: bytes that are not UTF-8 become U+FFFD."""

@@ -222,3 +222,11 @@ def test_cli_train_and_info(tmp_path):
     assert 'placeholders' in r.stdout and out.exists() and not os.path.exists(str(out) + '.tmp')
     r = subprocess.run([sys.executable, 'tokenizer.py', 'info', str(out)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and 'learned' in r.stdout and 'placeholders' in r.stdout
+
+def test_encode_batch_flat_puts_eot_after_each_document(trained, unicode_tok):
+    docs = [TEXT[:50], '', 'a<|endoftext|>b', TEXT[50:400], '\ud800x']
+    for tok in all_tokenizers(trained, unicode_tok):
+        flat = tok.encode_batch(docs, flat=True)
+        assert flat == [i for d in docs for i in tok.encode(d) + [tok.eot]]
+        assert tok.encode_batch(docs[:1] + docs[3:4], flat=True) == tok.encode(docs[0]) + [tok.eot] + tok.encode(docs[3]) + [tok.eot]
+        assert tok.encode_batch([], flat=True) == [] and tok.encode_batch([]) == []
