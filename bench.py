@@ -171,7 +171,44 @@ def bench_model(nanogpt_dir, steps=5, repeats=3):
             print(f"vocab {vocab}, batch {batch}, repeat {r}: nanoGPT {tps['nanogpt']:,.0f} tok/s; frozen {tps['frozen']:,.0f} "
                   f"({tps['frozen'] / tps['nanogpt']:.3f}x); trainable {tps['trainable']:,.0f} ({tps['trainable'] / tps['nanogpt']:.3f}x)")
 
-SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model}
+# -----------------------------------------------------------------------------
+def bench_gpu(steps=20, warmup=5):
+    """training tokens/s, MFU and peak memory of config/frozen.py and config/gpu_small.py shapes on one
+    GPU: synthetic tokens, the 'random' frozen embedding (the same shapes and cost as 'glyph'), bf16
+    autocast, torch.compile, fused AdamW, as train.py runs them"""
+    import torch
+    from model import GPT, GPTConfig, peak_flops
+    print("== gpu")
+    if not torch.cuda.is_available():
+        print("skipped: no CUDA device")
+        return
+    name = torch.cuda.get_device_name()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    for cfg, kw, batch in [('frozen.py', dict(n_layer=16, n_head=32, n_embd=1024, vocab_size=131072), 16),
+                           ('gpu_small.py', dict(n_layer=12, n_head=12, n_embd=768, vocab_size=65536), 32)]:
+        model = GPT(GPTConfig(block_size=1024, embedding='random', **kw)).cuda()
+        opt = model.configure_optimizers(0.1, 3e-4, (0.9, 0.95), 'cuda')
+        cmodel = torch.compile(model)
+        x, y = torch.randint(0, kw['vocab_size'], (2, batch, 1024), device='cuda')
+        torch.cuda.reset_peak_memory_stats()
+        for i in range(warmup + steps):
+            if i == warmup:
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            with torch.autocast('cuda', dtype=torch.bfloat16):
+                _, loss = cmodel(x, y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        tps = batch * 1024 * steps / (time.perf_counter() - t0)
+        mfu = model.flops_per_token() * tps / peak_flops(name) * 100 if peak_flops(name) else float('nan')
+        print(f"{name}, {cfg} shape, micro-batch {batch}x1024: {tps:,.0f} tok/s, MFU {mfu:.1f}%, "
+              f"peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+        del model, opt, cmodel
+
+SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model,
+            'gpu': bench_gpu}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()

@@ -21,7 +21,9 @@ def configure(config, argv):
             print(f"Overriding config with {arg}")
             known = set(config)
             exec(compile(source, arg, 'exec'), config)
-            unknown = set(config) - known - {'__builtins__'}
+            for k in [k for k in config if k.startswith('__') and k not in known]:
+                del config[k] # __builtins__, and __warningregistry__ when a config execs another
+            unknown = set(config) - known
             if unknown:
                 sys.exit(f"error: {arg} sets unknown config key(s) {', '.join(sorted(unknown))}: "
                          f"check the spelling against the globals at the top of train.py")

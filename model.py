@@ -326,6 +326,12 @@ class GPT(nn.Module):
                 logits, _ = self(idx[:, -bs:], cache=cache)
         return idx
 
+# dense bf16 peak FLOP/s per GPU (vendor datasheets), for MFU = flops_per_token * tokens/s / peak
+PEAK_FLOPS = {'A100': 312e12, 'H100': 989e12, 'H200': 989e12}
+
+def peak_flops(device_name):
+    return next((v for k, v in PEAK_FLOPS.items() if k in device_name), None)
+
 # -----------------------------------------------------------------------------
 # the one checkpoint loader, shared by sample.py and eval_mmlu.py
 

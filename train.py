@@ -20,6 +20,7 @@ $ torchrun --nproc_per_node=8 --nnodes=2 --node_rank=1 --master_addr=123.456.123
 Resume an interrupted run (exactly: same losses as if never stopped):
 $ python train.py config/cpu.py --init_from=resume
 """
+import hashlib
 import json
 import math
 import os
@@ -36,7 +37,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from configurator import configure
-from model import GPT, GPTConfig
+from model import GPT, GPTConfig, peak_flops
 from prepare import load_meta, dataset_tokenizer, read_shard
 
 # -----------------------------------------------------------------------------
@@ -224,20 +225,32 @@ if block_size != model.config.block_size:
     fail(f"block_size={block_size} differs from the checkpoint's {model.config.block_size}: resume with the same block_size")
 model.to(device)
 
+def ranks_agree(text):
+    """True when every process passes the same text (a hash): one all_gather of 8 bytes each"""
+    mine = torch.tensor(list(bytes.fromhex(text)[:8]), dtype=torch.int64, device=device)
+    everyone = [torch.zeros_like(mine) for _ in range(ddp_world_size)]
+    dist.all_gather(everyone, mine)
+    return all(torch.equal(e, everyone[0]) for e in everyone)
+
+def weights_hash(tensors):
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
 if ddp:
-    # the frozen matrix went out once from rank 0; every rank now checks it holds the same inputs and
-    # tokenizer, so that nodes with other Unifont versions or other shards cannot train silently apart
+    # every rank must hold the same tokenizer, and then the same frozen matrix: rank 0 built it (or
+    # loaded it) and sends it once. Nodes with other shards or another Unifont cannot train apart
+    if not ranks_agree(tok.hash):
+        fail(f"rank {ddp_rank}: the processes were given different tokenizers (data/{dataset} differs between "
+             f"nodes): give every node the same prepared dataset")
     wte_buf = model.transformer.wte.weight
     if not isinstance(wte_buf, torch.nn.Parameter):
         dist.broadcast(wte_buf.data, 0)
-    import hashlib
-    digest = hashlib.sha256(wte_buf.detach().cpu().numpy().tobytes() + tok.hash.encode()).digest()[:8]
-    mine = torch.tensor(list(digest), dtype=torch.int64, device=device)
-    everyone = [torch.zeros_like(mine) for _ in range(ddp_world_size)]
-    dist.all_gather(everyone, mine)
-    if any(not torch.equal(e, everyone[0]) for e in everyone):
-        fail(f"rank {ddp_rank}: the processes disagree on the tokenizer or the input embedding (hashes "
-             f"{[bytes(e.tolist()).hex() for e in everyone]}): give every node the same data/{dataset} and Unifont")
+    if not ranks_agree(weights_hash([wte_buf])):
+        fail(f"rank {ddp_rank}: the input embedding differs between processes after the broadcast from rank 0")
+    if master_process:
+        print(f"all {ddp_world_size} processes agree on the tokenizer and the input embedding ({weights_hash([wte_buf])[:16]})")
 
 # initialize a GradScaler. If enabled=False scaler is a no-op
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
@@ -317,8 +330,7 @@ if wandb_log and master_process:
     wandb.init(project=wandb_project, name=wandb_run_name, config=config)
 if master_process:
     print(f"unigram baseline: {unigram_bpb():.4f} val bits per byte would be no better than this")
-peak_flops = {'A100': 312e12, 'H100': 989e12, 'H200': 989e12} # dense bf16 peak, per GPU
-gpu_peak = next((v for k, v in peak_flops.items() if device_type == 'cuda' and k in torch.cuda.get_device_name()), None)
+gpu_peak = peak_flops(torch.cuda.get_device_name()) if device_type == 'cuda' else None # for MFU
 
 def evaluate_and_save():
     val_loss, val_bpb = estimate_loss()
@@ -397,4 +409,11 @@ while True:
         break
 
 if ddp:
+    # DDP keeps the copies equal by construction; checking costs one hash per run and catches what breaks that
+    if not ranks_agree(weights_hash(raw_model.state_dict().values())):
+        fail(f"rank {ddp_rank}: the model weights differ between processes at iter {iter_num}")
+    if master_process:
+        print(f"all {ddp_world_size} processes hold identical weights at iter {iter_num}")
     dist.destroy_process_group()
+    sys.stdout.flush()
+    os._exit(0) # gloo can abort at interpreter exit (seen ~1 run in 15); nothing is left to clean up

@@ -118,3 +118,31 @@ def test_shard_of_another_tokenizer_is_refused(work):
     shutil.copy(work / 'data' / 'other' / other['shards']['val'][0], work / 'data' / 'mixed' / meta['shards']['val'][0])
     r = run(['--dataset=mixed', '--out_dir=out_mixed', '--max_iters=1', *TINY], work, check=False)
     assert r.returncode != 0 and 'tokenizer' in r.stderr and 'Traceback' not in r.stderr
+
+def test_every_config_file_sets_only_known_keys_of_the_right_type():
+    import ast
+    from configurator import configure
+    tree = ast.parse(open(os.path.join(ROOT, 'train.py')).read())
+    defaults = {}
+    for node in tree.body: # the module-level config globals, up to where train.py collects them
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id == 'config_keys':
+                break
+            try:
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError: # computed from torch.cuda (device, dtype, compile, backend)
+                defaults[node.targets[0].id] = {'compile': False}.get(node.targets[0].id, 'x')
+    cwd = os.getcwd()
+    os.chdir(ROOT) # the twins exec config/frozen.py by its relative path, as train.py runs them
+    try:
+        for name in sorted(os.listdir(os.path.join(ROOT, 'config'))):
+            config = dict(defaults)
+            configure(config, [os.path.join('config', name)])
+            assert set(config) == set(defaults), name
+            if name.startswith(('frozen', 'trainable')): # the paper's shape, whatever the embedding
+                assert (config['n_layer'], config['n_embd'], config['n_head'], config['block_size']) == (16, 1024, 32, 1024)
+            if name != 'cpu.py':
+                assert config['out_dir'] != defaults['out_dir'] and config['embedding'] in name.replace('frozen.py', 'glyph') \
+                    or name in ('frozen.py', 'gpu_small.py')
+    finally:
+        os.chdir(cwd)
