@@ -4,6 +4,7 @@ Every benchmark the project reports, in one place. Speed targets live here, not 
     python bench.py tokenizer         # one section: tokenizer
     python bench.py tokenizer --gpt2 path/to/gpt2.tiktoken   # compare with GPT-2 offline
     python bench.py model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
+    python bench.py eval --ckpt out/cpu/ckpt.pt --mmlu path/to/mmlu    # eval_mmlu.py's speed
 Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
@@ -207,18 +208,49 @@ def bench_gpu(steps=20, warmup=5):
               f"peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
         del model, opt, cmodel
 
+# -----------------------------------------------------------------------------
+def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
+    """eval_mmlu.py's standard protocol (5-shot) in prompt tokens/s against the model's plain forward
+    over the same padded batches (goal >= 0.8), and the wall time of both protocols"""
+    import torch
+    import eval_mmlu
+    from model import load_checkpoint
+    print("== eval")
+    if not os.path.exists(ckpt) or not mmlu or not os.path.exists(mmlu):
+        print(f"skipped: needs a checkpoint (--ckpt, now {ckpt}) and MMLU data (--mmlu, now {mmlu}); see the README")
+        return
+    model, tok = load_checkpoint(ckpt)
+    data, _ = eval_mmlu.load_mmlu(mmlu, shots=5)
+    res = eval_mmlu.evaluate(model, tok, data, shots=5, limit=limit, protocol='both', batch_size=batch_size, verbose=False)
+    s, st = res['summary'], res['summary']['standard']
+    rows = [r[0] for p in eval_mmlu.standard_prompts(tok, data, 5, limit, model.config.block_size, False,
+                                                      eval_mmlu.letter_split(tok)) for r in p[2]]
+    rows.sort(key=len, reverse=True)
+    t0, n = time.perf_counter(), 0
+    with torch.no_grad():
+        for b in range(0, len(rows), batch_size):
+            model(torch.zeros(len(rows[b:b + batch_size]), len(rows[b]), dtype=torch.long))
+            n += sum(map(len, rows[b:b + batch_size]))
+    plain = n / (time.perf_counter() - t0)
+    print(f"{s['n_questions']} questions, 5-shot, both protocols: {s['wall_s']:.0f}s; standard protocol "
+          f"{st['prompt_tokens_per_s']:,.0f} prompt tokens/s vs the plain forward over the same batches {plain:,.0f} "
+          f"= {st['prompt_tokens_per_s'] / plain:.2f}x (goal >= 0.8)")
+
 SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model,
-            'gpu': bench_gpu}
+            'gpu': bench_gpu, 'eval': bench_eval}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()
     parser.add_argument('sections', nargs='*', default=list(SECTIONS), help=f"any of {', '.join(SECTIONS)}")
     parser.add_argument('--gpt2', default='gpt2', help="tokenizer spec for the GPT-2 comparison")
     parser.add_argument('--nanogpt', default=None, help="folder holding nanoGPT's model.py, for the model section")
+    parser.add_argument('--ckpt', default='out/cpu/ckpt.pt', help="checkpoint for the eval section")
+    parser.add_argument('--mmlu', default=os.environ.get('MMLU_DIR', 'data/mmlu'), help="MMLU data for the eval section")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} (other processes skew every number)")
     for s in args.sections:
         if s not in SECTIONS:
             raise SystemExit(f"unknown section {s!r}: use {', '.join(SECTIONS)}")
-        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt}}.get(s, {})
+        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt},
+                  'eval': {'ckpt': args.ckpt, 'mmlu': args.mmlu}}.get(s, {})
         SECTIONS[s](**kwargs)

