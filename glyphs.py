@@ -474,7 +474,8 @@ def preview(tok, emb, X, text, png, k=5, font=None):
             x, y = c * tw, r * (S + 40)
             img.paste(Image.fromarray((1 - X[j].reshape(S, S)) * 255), (x, y))
             draw.text((x, y + S + 2), str(j) if c == 0 else f"{sims[j]:.2f}", fill=0, font=font)
-            draw.text((x, y + S + 18), repr(tok.token_text(j))[1:13], fill=0, font=font)
+            draw.text((x, y + S + 18), repr(tok.token_text(j))[1:-1][:12], fill=0, font=font)
+    os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
     img.save(png)
     print(f"wrote {png}: one row per token, the token's cell then its {k} nearest neighbours")
 
@@ -515,5 +516,6 @@ if __name__ == '__main__':
     if args.preview is not None:
         preview(tok, emb, X, args.preview, args.png, font=args.font)
     if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         np.save(args.out, emb)
         print(f"saved {args.out}")

@@ -48,7 +48,7 @@ MAGIC, VERSION = 20250704, 1 # the paper's arXiv month and day; bump VERSION whe
 HEADER_INTS = 256 # magic, version, bytes per token, token count, 16 bytes of the tokenizer's sha256, zeros
 DTYPES = {2: np.dtype('<u2'), 4: np.dtype('<u4')} # header code = bytes per token
 SHARD_TOKENS = 100_000_000
-BATCH_BYTES = tokenizer.THREADS << 20 # text per encode_batch call: ~16 of its 64K-character groups per core
+BATCH_BYTES = 1 << 19 # text per worker task: small enough that the last batches keep every core busy
 INPUT_EXTS = ('.txt', '.jsonl', '.parquet')
 SHARD_NAME = re.compile(r'(train|val)_\d{6}\.bin(\.tmp)?')
 

@@ -20,3 +20,23 @@ def test_tokenizer_round_trip_on_the_corpus():
     ids = tok.encode_batch(docs)
     assert [tok.decode(x) for x in ids] == docs
     assert sum(map(len, ids)) < sum(len(d) for d in docs) # it compresses
+
+def test_glyph_model_shards_and_mmlu_prompt_fit_together(tmp_path):
+    import math
+    import numpy as np
+    import torch
+    import eval_mmlu
+    import glyphs
+    import prepare
+    from model import GPT, GPTConfig
+    docs = list(corpus.documents('val'))
+    tok = tokenizer.load_tokenizer(tokenizer.train(docs, 1024, 'compact', verbose=False))
+    meta = prepare.prepare(prepare.split_docs(docs, 100, prepare.new_stats()), str(tmp_path), tok, verbose=False)
+    x = prepare.read_shard(str(tmp_path / meta['shards']['train'][0]), tok.hash)[:65].astype(np.int64)
+    wte = glyphs.glyph_embeddings(tok, 64, cache=False)
+    model = GPT(GPTConfig(block_size=64, vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=64), wte=wte)
+    _, loss = model(torch.from_numpy(x[None, :-1]), torch.from_numpy(x[None, 1:]))
+    assert abs(loss.item() - math.log(tok.vocab_size)) < 0.1
+    # our tokenizers keep ' A' as space + letter: the shortcut scores the four letters after one shared space
+    shared, finals = eval_mmlu.letter_split(tok)
+    assert shared == tok.encode(' ') and finals == [tok.encode(L)[0] for L in 'ABCD']
