@@ -162,8 +162,8 @@ def sample_windows(split, rng, n):
 def get_batch(it, micro_step):
     return sample_windows('train', np.random.default_rng([seed, it, micro_step, ddp_rank]), batch_size)
 
-# the same eval_iters val batches at every evaluation, split among the processes
-val_rng = np.random.default_rng([seed, 2**31 - 1])
+# the same eval_iters val batches at every evaluation and for every seed (runs compare), split among the processes
+val_rng = np.random.default_rng(2**31 - 1)
 val_batches = [sample_windows('val', val_rng, batch_size) for _ in range(eval_iters)][ddp_rank::ddp_world_size]
 
 def unigram_bpb():

@@ -146,3 +146,18 @@ def test_every_config_file_sets_only_known_keys_of_the_right_type():
                     or name in ('frozen.py', 'gpu_small.py')
     finally:
         os.chdir(cwd)
+
+def test_compare_runs_every_arm_and_keeps_finished_ones(work):
+    args = [sys.executable, os.path.join(ROOT, 'compare.py'), '--max_iters=2', '--mmlu=absent', '--dataset=tiny',
+            '--eval_interval=1', *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
+    r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = json.load(open(work / 'out' / 'compare_cpu' / 'results.json'))
+    assert sorted(res['runs']) == sorted(['glyph_s1337', 'glyph_s1338', 'glyph_paper_s1337', 'trainable_s1337',
+                                          'trainable_s1338', 'random_s1337', 'binary_s1337'])
+    assert all(len(res['curves'][k]) == 3 for k in res['runs']) # steps 0, 1, 2
+    # equal data and non-embedding weights: the two glyph recipes differ only in the input matrix
+    assert res['runs']['glyph_s1337']['val_bpb'] != res['runs']['glyph_paper_s1337']['val_bpb']
+    assert (work / 'out' / 'compare_cpu' / 'val_bpb.png').exists() and 'MMLU skipped' in r.stdout
+    again = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
+    assert again.stdout.count('done before, kept') == 7
