@@ -11,7 +11,12 @@ the machine at setup time (nothing is vendored in this repository):
 
 The train/val split is by document and deterministic: a document is in val when the CRC32 of its text
 falls in the first 2% (so duplicated fortunes always land on the same side).
+
+The first read extracts each language into data/corpus/<lang>.txt (documents joined by SEP), and reads
+that file from then on, until the Debian files change: extracting runs the `bible` program and costs
+~0.2 s, reading the cache ~10 ms, and prepare.py's workers read parts of it in parallel.
 """
+import json
 import os
 import re
 import shutil
@@ -22,6 +27,8 @@ import zlib
 FORTUNES = '/usr/share/games/fortunes'
 APT_PACKAGES = 'bible-kjv fortunes-ru fortunes-zh'
 VAL_PERCENT = 2 # of documents, chosen by a hash of their text
+CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'corpus')
+SEP = '\x1e' # ASCII record separator: between documents in the cache files (no document holds one)
 
 def _missing(what):
     return FileNotFoundError(f"the default corpus needs {what}: install it with "
@@ -70,6 +77,37 @@ def _chinese():
 
 SOURCES = {'en': _english, 'ru': _russian, 'zh': _chinese}
 
+def _source_files(lang):
+    if lang == 'en':
+        return [p for p in [shutil.which('bible'), '/usr/lib/bible.data'] if p and os.path.exists(p)]
+    if lang == 'ru':
+        folder = os.path.join(FORTUNES, 'ru')
+        return sorted(os.path.join(folder, f) for f in os.listdir(folder)) if os.path.isdir(folder) else []
+    return [os.path.join(FORTUNES, name) for name in ['tang300', 'song100', 'chinese']]
+
+def cached(lang):
+    """path of data/corpus/<lang>.txt, the language's documents joined by SEP; extracted again when
+    the files it came from changed (their paths, sizes and times are kept beside it)"""
+    path = os.path.join(CACHE, f'{lang}.txt')
+    stamp = [[p, st.st_size, st.st_mtime_ns] for p in _source_files(lang) for st in [os.stat(p)]]
+    try:
+        with open(path + '.json', encoding='utf-8') as f:
+            if json.load(f) == stamp and os.path.exists(path):
+                return path
+    except (OSError, ValueError):
+        pass
+    docs = list(SOURCES[lang]())
+    assert not any(SEP in d for d in docs), "a document holds the cache's separator"
+    os.makedirs(CACHE, exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp' # several processes may extract at once: each renames its own
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(SEP.join(docs))
+    os.replace(tmp, path)
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(stamp, f)
+    os.replace(tmp, path + '.json')
+    return path
+
 def is_val(doc):
     return zlib.crc32(doc.encode('utf-8')) % 100 < VAL_PERCENT
 
@@ -77,7 +115,9 @@ def documents(split='train', languages=('en', 'ru', 'zh')):
     """Yield the default corpus's documents (str) of one split ('train', 'val' or 'all'), in a fixed order."""
     assert split in ('train', 'val', 'all'), f"split must be train, val or all, not {split!r}"
     for lang in languages:
-        for doc in SOURCES[lang]():
+        with open(cached(lang), encoding='utf-8') as f:
+            docs = f.read().split(SEP)
+        for doc in docs:
             if split == 'all' or is_val(doc) == (split == 'val'):
                 yield doc
 

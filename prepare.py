@@ -20,10 +20,15 @@ crc32(its UTF-8) % 1000 < --val_permille: deterministic, and duplicates never st
 default corpus keeps corpus.py's own split). --tokenizer takes anything tokenizer.load_tokenizer()
 does, or 'train' (BPE on the input's train split, --vocab_size/--layout); left out, data/<name>/
 tokenizer.json is reused when present, else trained.
+
+Speed: local files are cut into byte ranges of ~256 KB that one worker per core reads, splits, hashes
+and tokenizes (threads up to THREAD_CORES cores, processes above); a stream is read here and its texts
+go to the workers. `python bench.py prepare` measures it against the tokenizer alone on one core.
 """
 import argparse
 import codecs
 import datetime
+import gc
 import glob
 import collections
 import itertools
@@ -48,7 +53,8 @@ MAGIC, VERSION = 20250704, 1 # the paper's arXiv month and day; bump VERSION whe
 HEADER_INTS = 256 # magic, version, bytes per token, token count, 16 bytes of the tokenizer's sha256, zeros
 DTYPES = {2: np.dtype('<u2'), 4: np.dtype('<u4')} # header code = bytes per token
 SHARD_TOKENS = 100_000_000
-BATCH_BYTES = 1 << 19 # text per worker task: small enough that the last batches keep every core busy
+BATCH_BYTES = 1 << 18 # text per worker task: small enough that the last tasks keep every core busy
+THREAD_CORES = 4 # up to this many cores the workers are threads, above it processes (encoded_batches)
 INPUT_EXTS = ('.txt', '.jsonl', '.parquet')
 SHARD_NAME = re.compile(r'(train|val)_\d{6}\.bin(\.tmp)?')
 
@@ -95,7 +101,9 @@ def read_shard(path, tokenizer_hash=None):
     return np.memmap(path, dtype=dtype, mode='r', offset=HEADER_INTS * 4, shape=(count,))
 
 # -----------------------------------------------------------------------------
-# reading documents: every source ends as an iterator of str
+# reading documents. Local files are cut into byte ranges that the worker processes read, decode,
+# split and tokenize in parallel (one process reading for all would cap a many-core machine); a
+# stream (Hugging Face) is read here, and its texts go to the workers.
 
 SKIPPED = ('bad_json', 'missing_field', 'replaced_bytes', 'empty')
 def new_stats():
@@ -125,16 +133,21 @@ def records_to_docs(records, text_field, stats):
         else:
             stats['missing_field'] += 1
 
-def read_jsonl(path, text_field, stats):
+def read_bytes(path, stats, start=0, end=None):
+    with open(path, 'rb') as f:
+        f.seek(start)
+        raw = f.read(-1 if end is None else end - start)
+    stats['read'] += len(raw)
+    return raw
+
+def read_jsonl(path, text_field, stats, start=0, end=None):
     def records():
-        with open(path, 'rb') as f:
-            for line in f:
-                stats['read'] += len(line)
-                if line.strip():
-                    try:
-                        yield json.loads(decode(line, stats))
-                    except json.JSONDecodeError:
-                        stats['bad_json'] += 1
+        for line in read_bytes(path, stats, start, end).split(b'\n'):
+            if line.strip():
+                try:
+                    yield json.loads(decode(line, stats))
+                except json.JSONDecodeError:
+                    stats['bad_json'] += 1
     yield from records_to_docs(records(), text_field, stats)
 
 def read_parquet(path, text_field, stats):
@@ -149,12 +162,25 @@ def read_parquet(path, text_field, stats):
         yield from records_to_docs(batch.to_pylist(), text_field, stats)
     stats['read'] += os.path.getsize(path)
 
-def read_txt(path, separator, stats):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    stats['read'] += len(raw)
+def read_txt(path, separator, stats, start=0, end=None):
+    return txt_docs(read_bytes(path, stats, start, end), separator, stats)
+
+def txt_docs(raw, separator, stats):
     text = decode(raw, stats)
-    yield from text.split(separator) if separator else [text]
+    return text.split(separator) if separator else [text]
+
+def read_file(path, text_field, separator, stats, start=0, end=None):
+    """the texts of one file, or of the byte range [start, end) of it that file_ranges() chose"""
+    if path.endswith('.jsonl'):
+        return read_jsonl(path, text_field, stats, start, end)
+    if path.endswith('.parquet'):
+        return read_parquet(path, text_field, stats)
+    return read_txt(path, separator, stats, start, end)
+
+def read_files(files, text_field, separator, stats):
+    stats['total'] = sum(os.path.getsize(f) for f in files)
+    for path in files:
+        yield from read_file(path, text_field, separator, stats)
 
 def input_files(inputs):
     """FILE|DIR|GLOB... -> the files, in a fixed order; an input that names nothing is an error"""
@@ -172,15 +198,54 @@ def input_files(inputs):
         files += found
     return files
 
-def read_files(files, text_field, separator, stats):
-    stats['total'] = sum(os.path.getsize(f) for f in files)
-    for path in files:
-        if path.endswith('.jsonl'):
-            yield from read_jsonl(path, text_field, stats)
-        elif path.endswith('.parquet'):
-            yield from read_parquet(path, text_field, stats)
-        else:
-            yield from read_txt(path, separator, stats)
+def find_cut(f, pos, sep, size):
+    """the first offset >= pos where the file holds sep and text.split(sep) cuts there too, else None.
+    That is an occurrence that no other overlaps from the left: in a run like '\\n\\n\\n', split on
+    '\\n\\n', only the run's first occurrence is a cut for sure."""
+    n = len(sep)
+    while True:
+        base = max(pos - (n - 1), 0)
+        f.seek(base)
+        buf = f.read(1 << 16)
+        i = buf.find(sep, pos - base)
+        while i >= 0 and buf.find(sep, max(i - n + 1, 0), i + n) != i:
+            i = buf.find(sep, i + 1)
+        if i >= 0:
+            return base + i
+        if base + len(buf) >= size:
+            return None
+        pos = base + len(buf) - (n - 1) # the next window overlaps this one by n - 1 bytes
+
+def file_ranges(path, separator, size=None):
+    """a file -> (path, start, end) byte ranges of about `size` bytes holding its documents in order:
+    .jsonl files are cut at line ends and .txt files at the separator (which the ranges leave out);
+    a file that is one document, and a .parquet file, is one range"""
+    total, start, ranges, size = os.path.getsize(path), 0, [], size or BATCH_BYTES
+    sep = b'\n' if path.endswith('.jsonl') else b'' if path.endswith('.parquet') else (separator or '').encode()
+    with open(path, 'rb') as f:
+        while sep and total - start > size:
+            cut = find_cut(f, start + size, sep, total)
+            if cut is None:
+                break
+            ranges.append((path, start, cut))
+            start = cut + len(sep)
+    return ranges + [(path, start, total)]
+
+# local files, for the workers: val when crc32 % modulus < val_permille (the default corpus: % 100)
+Files = collections.namedtuple('Files', 'paths separator text_field val_permille modulus', defaults=(1000,))
+
+def file_tasks(files, size=None):
+    """Files -> lists of byte ranges of about `size` bytes in all, in order: one worker task each"""
+    task, n, size = [], 0, size or BATCH_BYTES
+    for path in files.paths:
+        for r in file_ranges(path, files.separator, size):
+            task.append(r)
+            n += r[2] - r[1]
+            if n >= size:
+                yield task
+                task, n = [], 0
+    if task:
+        yield task
 
 def hf_records(name, config=None, split='train'):
     """a Hugging Face dataset, streamed: records arrive as they download, --max_tokens decides when to stop"""
@@ -194,18 +259,30 @@ def hf_records(name, config=None, split='train'):
         raise RuntimeError(f"could not stream {name} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}): "
                            f"check the name and --hf_config, and if this machine is offline prepare local files with --input") from None
 
-def split_docs(texts, val_permille, stats):
-    """texts -> (split, text); val when crc32 of the text % 1000 < val_permille, so identical texts
-    always land on the same side. Empty documents are skipped and counted."""
+def split_docs(texts, val_permille, stats, modulus=1000):
+    """texts -> (split, text) pairs: val when crc32 of the text's UTF-8 % modulus < val_permille, so
+    identical texts always land on the same side. Empty documents are skipped and counted."""
     for text in texts:
         if not text or text.isspace():
             stats['empty'] += 1
             continue
-        yield 'val' if zlib.crc32(text.encode('utf-8', 'surrogatepass')) % 1000 < val_permille else 'train', text
+        yield 'val' if zlib.crc32(text.encode('utf-8', 'surrogatepass')) % modulus < val_permille else 'train', text
 
-def default_pairs():
+def split_list(texts, val_permille, stats, modulus=1000):
+    """split_docs for a worker's list of texts, as lists: is_val, the texts, their UTF-8 bytes"""
+    kept = [t for t in texts if t and not t.isspace()]
+    stats['empty'] += len(texts) - len(kept)
+    utf8 = [t.encode('utf-8', 'surrogatepass') for t in kept]
+    return [zlib.crc32(b) % modulus < val_permille for b in utf8], kept, [len(b) for b in utf8]
+
+def file_pairs(files, stats):
+    """(split, text) pairs of Files, read in this process (to train a tokenizer on)"""
+    return split_docs(read_files(files.paths, files.text_field, files.separator, stats), files.val_permille, stats, files.modulus)
+
+def default_files():
+    """the embedded default corpus as Files: corpus.py's cache, with corpus.py's split"""
     import corpus
-    return (('val' if corpus.is_val(d) else 'train', d) for d in corpus.documents('all'))
+    return Files([corpus.cached(lang) for lang in corpus.SOURCES], corpus.SEP, None, corpus.VAL_PERCENT, 100)
 
 def skipped_note(stats, text_field='text'):
     """one line on the bad input that was skipped or repaired, '' when there was none"""
@@ -231,45 +308,104 @@ def progress_line(t0, docs, nbytes, tokens, stats, max_tokens):
         eta = "ETA ?" # a stream without a budget: no end in sight
     return f"docs {docs} | {nbytes / 1e6:.1f} MB | {nbytes / 1e6 / dt:.1f} MB/s | {eta} | {tokens / 1e6:.1f}M tokens"
 
+EOT_BYTES = tokenizer.EOT.encode()
+WHITESPACE_LEADS = frozenset(b'\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3') # first bytes of str.isspace() characters
+
+def plain_txt(raw, files, stats):
+    """the fast path for a .txt range that is valid UTF-8 and holds no <|endoftext|>: its documents
+    as (is_val, UTF-8 bytes, one str with <|endoftext|> after each), what split_list() and
+    encode_flat() would make of them, with no str per document: bytes are split and hashed as they
+    are, and the text is decoded once. None otherwise."""
+    if EOT_BYTES in raw:
+        return None
+    docs = raw.split(files.separator.encode()) if files.separator else [raw]
+    kept = [d for d in docs if d and not (d[0] in WHITESPACE_LEADS and d.decode('utf-8', 'replace').isspace())]
+    try:
+        text = (EOT_BYTES.join(kept) + EOT_BYTES).decode('utf-8') if kept else ''
+    except UnicodeDecodeError:
+        return None
+    stats['empty'] += len(docs) - len(kept)
+    return [zlib.crc32(d) % files.modulus < files.val_permille for d in kept], [len(d) for d in kept], text
+
 _tok = None # the tokenizer of a worker process, inherited from the parent by fork
 
-def _encode(texts, tok=None):
-    """documents -> one array, each document's tokens followed by eot (tok: the worker's, by default)"""
-    tok = tok or _tok
-    return np.array(tok.encode_batch(texts, flat=True), token_dtype(tok.vocab_size))
+def _encode(task, files=None, tok=None):
+    """one task -> (is_val, UTF-8 bytes, tokens) of its documents in order, and what reading counted.
+    task: (split, text) pairs, or byte ranges of Files that this worker reads itself."""
+    tok, stats = tok or _tok, new_stats()
+    if files is None:
+        is_val, texts = [split == 'val' for split, _ in task], [text for _, text in task]
+        nbytes = [len(text.encode('utf-8', 'surrogatepass')) for text in texts]
+        tokens = tok.encode_flat(texts)
+    else:
+        is_val, nbytes, parts = [], [], []
+        for path, start, end in task:
+            if path.endswith(('.jsonl', '.parquet')):
+                texts, fast = list(read_file(path, files.text_field, files.separator, stats, start, end)), None
+            else:
+                raw = read_bytes(path, stats, start, end)
+                fast = plain_txt(raw, files, stats)
+                texts = None if fast else txt_docs(raw, files.separator, stats)
+            if fast:
+                v, n, text = fast
+                parts.append(tok.encode_joined(text))
+            else:
+                v, texts, n = split_list(texts, files.val_permille, stats, files.modulus)
+                parts.append(tok.encode_flat(texts))
+            is_val += v
+            nbytes += n
+        tokens = np.concatenate(parts)
+    return np.array(is_val, bool), np.array(nbytes, np.int64), tokens.astype(token_dtype(tok.vocab_size)), stats
 
-def encoded_batches(pairs, tok):
-    """(split, text) pairs -> (splits, UTF-8 sizes, tokens) per batch of ~BATCH_BYTES of text, in order.
-    One worker process per core tokenizes while this process reads the next batch: threads would
-    share one GIL, and the bookkeeping around tiktoken's calls holds it for ~30% of the time."""
+def pair_tasks(pairs, size=None):
+    """(split, text) pairs -> lists of them of about `size` characters: one worker task each"""
+    task, n, size = [], 0, size or BATCH_BYTES
+    for pair in pairs:
+        task.append(pair)
+        n += len(pair[1])
+        if n >= size:
+            yield task
+            task, n = [], 0
+    if task:
+        yield task
+
+def encoded_batches(source, tok, stats):
+    """Files or (split, text) pairs -> (is_val, UTF-8 bytes, tokens) per task, in order, while this
+    thread writes shards. One worker per core. tiktoken lets go of the GIL while it encodes, so on a
+    few cores threads do best: no process to start, nothing copied between processes. The rest of a
+    document's cost (reading, splitting, hashing: ~10%) holds the GIL and would cap threads near ten
+    cores' worth, so more cores than THREAD_CORES get a process each (forked: they inherit tok)."""
     global _tok
+    files = source if isinstance(source, Files) else None
+    if files:
+        stats['total'] = sum(os.path.getsize(p) for p in files.paths)
+    tasks = file_tasks(files) if files else pair_tasks(source)
+    cores = os.cpu_count() or 1
     _tok, tokenizer.THREADS = tok, 1 # each worker on one core (THREADS is read at call time)
+    if cores <= THREAD_CORES or 'fork' not in multiprocessing.get_all_start_methods():
+        pool, fork = ThreadPoolExecutor(cores), False
+    else:
+        gc.freeze() # the workers' garbage collector leaves what they inherit alone: no copy-on-write of it
+        pool, fork = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context('fork')), True
     try:
-        pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context('fork'))
-    except ValueError: # no fork (Windows): tokenize in this process, on threads
-        pool, tokenizer.THREADS = ThreadPoolExecutor(1), os.cpu_count() or 1
-    try:
-        window, info, texts, size = collections.deque(), [], [], 0
-        for split, text in itertools.chain(pairs, [(None, None)]):
-            if text is not None:
-                info.append((split == 'val', len(text.encode('utf-8', 'surrogatepass'))))
-                texts.append(text)
-                size += info[-1][1]
-            if size >= BATCH_BYTES or (text is None and texts):
-                job = pool.submit(_encode, texts, None if isinstance(pool, ProcessPoolExecutor) else tok)
-                window.append((info, job))
-                info, texts, size = [], [], 0
-            while window and (len(window) > 2 * (os.cpu_count() or 1) or text is None): # bounded read-ahead
-                info_, job = window.popleft()
-                yield np.array([v for v, _ in info_]), np.array([n for _, n in info_]), job.result()
+        window = collections.deque()
+        for task in itertools.chain(tasks, [None]):
+            if task is not None:
+                window.append(pool.submit(_encode, task, files, None if fork else tok))
+            while window and (len(window) > 2 * cores or task is None): # bounded read-ahead
+                is_val, nbytes, tokens, counted = window.popleft().result()
+                for k in SKIPPED + ('read',):
+                    stats[k] += counted[k]
+                yield is_val, nbytes, tokens
     finally:
         pool.shutdown(cancel_futures=True)
-        _tok, tokenizer.THREADS = None, os.cpu_count() or 1
+        gc.unfreeze()
+        _tok, tokenizer.THREADS = None, cores
 
-def tokenize(pairs, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True):
-    """(split, text) pairs -> out_dir/{train,val}_NNNNNN.bin. Each document becomes its tokens then eot,
-    so the first document of a shard has no eot before it; a document may go on in the next shard.
-    Returns the names of the shards and counts per split."""
+def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True):
+    """Files or (split, text) pairs -> out_dir/{train,val}_NNNNNN.bin. Each document becomes its
+    tokens then eot, so the first document of a shard has no eot before it; a document may go on in
+    the next shard. Returns the names of the shards and counts per split."""
     dtype, stats = token_dtype(tok.vocab_size), stats or new_stats()
     assert 0 < shard_tokens < 2**31, "the header stores the token count as int32"
     counts = {k: dict(train=0, val=0) for k in ('tokens', 'documents', 'bytes')}
@@ -298,7 +434,7 @@ def tokenize(pairs, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, st
     # there at the end, because train.py needs a val split
     held, total, docs, nbytes_all = None, 0, 0, 0
     t0 = shown = time.time()
-    for is_val, nbytes, arr in encoded_batches(pairs, tok):
+    for is_val, nbytes, arr in encoded_batches(source, tok, stats):
         lengths = np.diff(np.flatnonzero(arr == tok.eot), prepend=-1) # per document, its eot included
         if max_tokens and total + len(arr) >= max_tokens: # stop after the document that reaches the budget
             keep = int(np.searchsorted(np.cumsum(lengths), max_tokens - total)) + 1
@@ -360,9 +496,9 @@ def git_commit():
     except (OSError, subprocess.SubprocessError):
         return None
 
-def prepare(pairs, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tokens=SHARD_TOKENS,
+def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tokens=SHARD_TOKENS,
             max_tokens=None, stats=None, provenance=None, text_field='text', verbose=True):
-    """(split, text) pairs -> a complete dataset folder; returns its meta dict"""
+    """Files or (split, text) pairs -> a complete dataset folder; returns its meta dict"""
     stats = stats or new_stats()
     os.makedirs(out_dir, exist_ok=True)
     old = old_hash(out_dir)
@@ -385,7 +521,7 @@ def prepare(pairs, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_toke
         np.save(f, tok.token_bytes)
     os.replace(os.path.join(out_dir, 'token_bytes.npy.tmp'), os.path.join(out_dir, 'token_bytes.npy'))
 
-    counts = tokenize(pairs, out_dir, tok, shard_tokens, max_tokens, stats, verbose)
+    counts = tokenize(source, out_dir, tok, shard_tokens, max_tokens, stats, verbose)
     if not counts['documents']['train']:
         if not counts['documents']['val']:
             raise no_text_error(stats, text_field)
@@ -409,15 +545,13 @@ def prepare(pairs, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_toke
 
 # -----------------------------------------------------------------------------
 def documents(a, stats):
-    """(split, text) pairs of what the command line names"""
+    """what the command line names: Files, which the workers read, or (split, text) pairs of a stream"""
     if a.input:
         sep = a.separator.replace('\\n', '\n').replace('\\t', '\t') if a.separator else None
-        texts = read_files(input_files(a.input), a.text_field, sep, stats)
-    elif a.hf:
-        texts = records_to_docs(hf_records(a.hf, a.hf_config, a.hf_split), a.text_field, stats)
-    else:
-        return default_pairs()
-    return split_docs(texts, a.val_permille, stats)
+        return Files(input_files(a.input), sep, a.text_field, a.val_permille)
+    if a.hf:
+        return split_docs(records_to_docs(hf_records(a.hf, a.hf_config, a.hf_split), a.text_field, stats), a.val_permille, stats)
+    return default_files()
 
 def main(a):
     if a.input and a.hf:
@@ -433,7 +567,8 @@ def main(a):
     if spec == 'train':
         print(f"training a {a.layout} tokenizer with {a.vocab_size} ids on up to {a.train_mb} MB of the train split")
         texts, size, stats = [], 0, new_stats()
-        for split, text in documents(a, stats):
+        docs = documents(a, stats)
+        for split, text in file_pairs(docs, stats) if isinstance(docs, Files) else docs:
             if size >= a.train_mb * 1e6:
                 break
             if split == 'train':

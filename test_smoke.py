@@ -1,6 +1,9 @@
 """The quick smoke entry: every stage of the pipeline touched once, on tiny inputs.
     .venv/bin/python -m pytest -q test_smoke.py
 """
+import json
+import os
+
 import corpus
 import tokenizer
 
@@ -12,6 +15,22 @@ def test_default_corpus_has_three_languages_and_a_disjoint_val_split():
         assert val and any(probe in d for d in val + first), lang
         assert not set(val) & set(first)
     assert all(corpus.is_val(d) for d in corpus.documents('val', ('zh',)))
+
+def test_corpus_cache_holds_the_extracted_documents(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, 'CACHE', str(tmp_path))
+    path = corpus.cached('zh')
+    docs = list(corpus.SOURCES['zh']()) # straight from the Debian files
+    assert open(path, encoding='utf-8').read().split(corpus.SEP) == docs == list(corpus.documents('all', ('zh',)))
+    os.utime(path, ns=(1, 1))
+    assert corpus.cached('zh') == path and os.stat(path).st_mtime_ns == 1 # up to date: not written again
+    with open(path + '.json') as f:
+        stamp = json.load(f)
+    stamp[0][1] += 1 # as if a source file changed size
+    with open(path + '.json', 'w') as f:
+        json.dump(stamp, f)
+    with open(path, 'w') as f:
+        f.write('stale')
+    assert list(corpus.documents('all', ('zh',))) == docs # extracted again
 
 def test_tokenizer_round_trip_on_the_corpus():
     docs = list(corpus.documents('val'))

@@ -54,6 +54,7 @@ PATTERN = f'[{WHITESPACE}]|[^{WHITESPACE}]{{1,32}}'
 PATTERN_ANY = r'(?s:.{1,32})' # --allow_whitespace: tokens may span spaces (experiments only)
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 SURROGATE = re.compile('[\ud800-\udfff]')
+EOT = SPECIALS[0]
 CUT_CHARS = 1 << 18 # texts are encoded in parts of about this many characters
 CODEPOINT_SIZES = (65536, 131072)
 THREADS = os.cpu_count() or 1
@@ -89,7 +90,7 @@ class Tokenizer:
         self.token_bytes[kinds >= KIND_SPECIAL] = 0
         # pieces never cross whitespace, so a text may be cut after any whitespace character
         self.splits_on_whitespace = isinstance(spec, dict) and spec['pattern'] == PATTERN
-        self._hash = None
+        self._hash = self._plumbing = None
 
     @property
     def hash(self):
@@ -121,6 +122,26 @@ class Tokenizer:
             out.extend([i] if i < self.vocab_size else [self.byte_ids[b] for b in self.enc.decode_single_token_bytes(i)])
         return out
 
+    def _spell_plumbing_np(self, ids):
+        # _spell_plumbing for an array: each such rank becomes its 2 or 3 byte tokens in one pass
+        extra = np.flatnonzero(ids >= self.vocab_size)
+        if not len(extra):
+            return ids
+        if self._plumbing is None: # row r - vocab_size: the byte tokens of rank r, then -1s
+            spelled = [self.enc.decode_single_token_bytes(r) for r in range(self.vocab_size, self.enc.max_token_value + 1)]
+            self._plumbing = np.full((len(spelled), 3), -1, np.int64)
+            for r, b in enumerate(spelled):
+                self._plumbing[r, :len(b)] = [self.byte_ids[x] for x in b]
+        rows = self._plumbing[ids[extra] - self.vocab_size]
+        width = np.ones(len(ids), np.int64)
+        width[extra] = (rows >= 0).sum(1)
+        out = np.repeat(ids, width) # each such rank repeated as often as it has bytes, then overwritten
+        first = (np.cumsum(width) - width)[extra] # where each one's bytes go in out
+        for j in range(3):
+            keep = rows[:, j] >= 0
+            out[first[keep] + j] = rows[keep, j]
+        return out
+
     def _encode_surrogates(self, text, allowed_special):
         # UTF-8 cannot hold a lone surrogate; write its 'surrogatepass' bytes as byte tokens
         out, pos = [], 0
@@ -143,30 +164,28 @@ class Tokenizer:
                 return [i for ids in pool.map(self.enc.encode_ordinary, _cut(text)) for i in self._spell_plumbing(ids)]
         return self._spell_plumbing(self.enc.encode_ordinary(text))
 
-    def encode_batch(self, texts, flat=False):
-        """list of str -> list of lists of ids, on all cores; flat=True: one list, each document
-        followed by end-of-text (what prepare.py writes). tiktoken costs ~20 us per call, which
-        would cap line-sized documents near 2.5 MB/s, so we join documents with <|endoftext|> into
-        a few large strings (tiktoken encodes the text between two specials on its own, exactly as
-        if it were alone) and cut the ids at the end-of-text tokens."""
+    def encode_batch(self, texts):
+        """list of str -> list of lists of ids, on all cores"""
+        flat = self.encode_flat(texts) # no document's ids hold eot, so cutting at eot is exact
+        ends = np.flatnonzero(flat == self.eot).tolist()
+        ids = flat.tolist()
+        return [ids[a:b] for a, b in zip([0] + [e + 1 for e in ends[:-1]], ends)]
+
+    def encode_flat(self, texts):
+        """list of str -> one np.uint32 array, each document's ids followed by end-of-text: what
+        prepare.py writes, on THREADS cores. tiktoken costs ~20 us per call, which would cap
+        line-sized documents near 2.5 MB/s, so we join documents with <|endoftext|> into a few large
+        strings (tiktoken encodes the text between two specials on its own, exactly as if it were
+        alone), and its encode_to_numpy skips building a Python int per token."""
         texts = list(texts)
-        EOT = '<|endoftext|>'
-        if not texts:
-            return []
-        if any(EOT in t or SURROGATE.search(t) for t in texts):
-            with ThreadPoolExecutor(THREADS) as pool:
-                out = list(pool.map(self.encode, texts))
-            return [i for ids in out for i in ids + [self.eot]] if flat else out
         def work(group):
-            ids = self.enc.encode(EOT.join(group) + EOT, allowed_special={EOT}, disallowed_special=())
-            ids, out, pos = self._spell_plumbing(ids), [], 0
-            if flat:
-                return ids
-            for _ in group:
-                end = ids.index(self.eot, pos)
-                out.append(ids[pos:end])
-                pos = end + 1
-            return out
+            try:
+                if not any(EOT in t for t in group):
+                    return self.encode_joined(EOT.join(group) + EOT)
+            except UnicodeEncodeError: # a lone surrogate, which UTF-8 cannot hold
+                pass
+            # rare: special tokens' text or surrogates, so encode() document by document
+            return np.array([i for t in group for i in self.encode(t) + [self.eot]], np.uint32)
         # consecutive documents in groups of about CUT_CHARS / 4 characters, one encode call each
         groups, size = [[]], 0
         for t in texts:
@@ -175,9 +194,17 @@ class Tokenizer:
                 size = 0
             groups[-1].append(t)
             size += len(t) + 1
-        with ThreadPoolExecutor(THREADS) as pool:
-            parts = list(pool.map(work, groups))
-        return list(itertools.chain.from_iterable(parts)) # per document, or the flat ids of each group
+        if THREADS == 1 or len(groups) == 1:
+            parts = list(map(work, groups))
+        else:
+            with ThreadPoolExecutor(THREADS) as pool:
+                parts = list(pool.map(work, groups))
+        return np.concatenate(parts) if texts else np.zeros(0, np.uint32)
+
+    def encode_joined(self, text):
+        """documents already joined, each followed by <|endoftext|> (which none holds otherwise) ->
+        encode_flat() of them, in one call on this thread"""
+        return self._spell_plumbing_np(self.enc.encode_to_numpy(text, allowed_special={EOT}, disallowed_special=()))
 
     def decode(self, ids):
         """list of ids -> str. Never raises: bytes that are not UTF-8 become U+FFFD."""

@@ -160,6 +160,60 @@ def test_streaming_records_with_budget(tmp_path, uni):
     assert meta['skipped']['missing_field'] == stats['missing_field'] > 0
     assert meta['documents']['val'] >= 1
 
+# -----------------------------------------------------------------------------
+# local files: the workers read byte ranges of them
+
+def test_file_ranges_cut_where_split_does(tmp_path):
+    rng = np.random.default_rng(0) # runs of overlapping separators ('\n\n\n' split on '\n\n') included
+    for sep in ['\n%\n', '\n\n', '%', 'ab', 'В\n']:
+        for trial in range(40):
+            text = ''.join(rng.choice(['a', 'b', '\n', '%', 'В'], size=int(rng.integers(0, 300)), p=[.3, .1, .3, .2, .1]))
+            path = str(tmp_path / 'a.txt')
+            open(path, 'w', encoding='utf-8').write(text)
+            size = int(rng.integers(1, 40))
+            ranges = prepare.file_ranges(path, sep, size)
+            assert ranges[0][1] == 0 and ranges[-1][2] == len(text.encode())
+            docs = [d for _, a, b in ranges for d in prepare.read_txt(path, sep, prepare.new_stats(), a, b)]
+            assert docs == text.split(sep), (sep, text, size, ranges)
+
+def test_plain_txt_fast_path_equals_splitting_strings(uni):
+    files = prepare.Files(['unused'], '\n%\n', None, 300)
+    docs = ['plain', '', '  indented', '\u3000\u2003', '\x1c ', '「quote」', 'Ж', ' \t', 'x' * 100, '\n'] + DOCS
+    fast, slow = prepare.new_stats(), prepare.new_stats()
+    is_val, nbytes, text = prepare.plain_txt('\n%\n'.join(docs).encode(), files, fast)
+    want_val, want_texts, want_bytes = prepare.split_list(docs, 300, slow)
+    assert (is_val, nbytes) == (want_val, want_bytes)
+    assert fast['empty'] == slow['empty'] == 5 and any(is_val) and not all(is_val)
+    assert text == ''.join(t + '<|endoftext|>' for t in want_texts)
+    assert uni.encode_joined(text).tolist() == uni.encode_flat(want_texts).tolist()
+    # what it leaves to the general path: special-token text, bytes that are not UTF-8
+    assert prepare.plain_txt(b'a<|endoftext|>b', files, fast) is None and prepare.plain_txt(b'a\xffb', files, fast) is None
+
+def test_files_read_by_workers_equal_reading_here(tmp_path, uni, monkeypatch):
+    monkeypatch.setattr(prepare, 'BATCH_BYTES', 300) # many small tasks, each file cut in many ranges
+    (tmp_path / 'in').mkdir()
+    (tmp_path / 'in' / 'a.txt').write_bytes('\n%\n'.join(DOCS[:25]).encode() + b'\n%\n\xff\xfe broken\n%\n\n%\n')
+    lines = [json.dumps({'text': d}) for d in DOCS[25:50]] + ['not json', json.dumps({'body': 'x'})]
+    (tmp_path / 'in' / 'b.jsonl').write_text('\n'.join(lines) + '\n')
+    for i, d in enumerate(DOCS[50:]):
+        (tmp_path / 'in' / f'c{i}.txt').write_text(d)
+    files = prepare.Files(prepare.input_files([str(tmp_path / 'in')]), '\n%\n', 'text', 300)
+    assert len(list(prepare.file_tasks(files))) > 10
+    stats = prepare.new_stats()
+    here = prepare.prepare(list(prepare.file_pairs(files, stats)), str(tmp_path / 'here'), uni, stats=stats, verbose=False)
+    for workers, thread_cores in [('threads', 64), ('processes', 0)]: # os.cpu_count() decides between them
+        monkeypatch.setattr(prepare, 'THREAD_CORES', thread_cores)
+        stats = prepare.new_stats()
+        there = prepare.prepare(files, str(tmp_path / workers), uni, stats=stats, verbose=False)
+        for k in ('tokens', 'documents', 'bytes', 'skipped', 'shards'):
+            assert here[k] == there[k], (workers, k)
+        assert there['skipped'] == dict(bad_json=1, missing_field=1, replaced_bytes=2, empty=2) # '\n%\n\n%\n' at the end: 2
+        assert 0.9 < stats['read'] / stats['total'] <= 1 # for the ETA: all but the separators between ranges
+        for f in there['shards']['train'] + there['shards']['val']:
+            assert open(tmp_path / 'here' / f, 'rb').read() == open(tmp_path / workers / f, 'rb').read()
+    assert sorted(docs_of(shard_tokens(str(tmp_path / 'processes'), there, 'train'), uni) +
+                  docs_of(shard_tokens(str(tmp_path / 'processes'), there, 'val'), uni)) == sorted(DOCS + ['\ufffd\ufffd broken'])
+
 def test_hf_without_datasets_or_offline(monkeypatch):
     monkeypatch.setitem(sys.modules, 'datasets', None)
     with pytest.raises(RuntimeError, match='pip install datasets'):

@@ -68,6 +68,14 @@ def test_encode_batch_equals_encode_on_many_documents(trained):
     docs = [TEXT[rng.randrange(len(TEXT)):][:rng.randrange(200)] for _ in range(3000)]
     assert trained.encode_batch(docs) == [trained.encode(d) for d in docs]
 
+def test_encode_flat_spells_unknown_characters_like_encode(trained):
+    rng = random.Random(2) # random characters the tokenizer mostly does not know: byte-prefix ranks
+    docs = [tokenizer.SURROGATE.sub('', random_string(rng, rng.randint(0, 300))) for _ in range(300)]
+    assert (trained.enc.encode_to_numpy(''.join(docs)) >= trained.vocab_size).any()
+    flat = trained.encode_flat(docs)
+    assert flat.max() < trained.vocab_size
+    assert flat.tolist() == [i for d in docs for i in trained.encode(d) + [trained.eot]]
+
 def test_long_text_cut_on_threads_equals_one_call(trained, monkeypatch):
     text = TEXT * 80 # > CUT_CHARS, so encode() cuts it and encodes the parts on threads
     assert len(text) > tokenizer.CUT_CHARS
@@ -223,10 +231,11 @@ def test_cli_train_and_info(tmp_path):
     r = subprocess.run([sys.executable, 'tokenizer.py', 'info', str(out)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0 and 'learned' in r.stdout and 'placeholders' in r.stdout
 
-def test_encode_batch_flat_puts_eot_after_each_document(trained, unicode_tok):
+def test_encode_flat_puts_eot_after_each_document(trained, unicode_tok):
     docs = [TEXT[:50], '', 'a<|endoftext|>b', TEXT[50:400], '\ud800x']
     for tok in all_tokenizers(trained, unicode_tok):
-        flat = tok.encode_batch(docs, flat=True)
-        assert flat == [i for d in docs for i in tok.encode(d) + [tok.eot]]
-        assert tok.encode_batch(docs[:1] + docs[3:4], flat=True) == tok.encode(docs[0]) + [tok.eot] + tok.encode(docs[3]) + [tok.eot]
-        assert tok.encode_batch([], flat=True) == [] and tok.encode_batch([]) == []
+        flat = tok.encode_flat(docs)
+        assert flat.dtype == np.uint32 and flat.tolist() == [i for d in docs for i in tok.encode(d) + [tok.eot]]
+        two = tok.encode_flat(docs[:1] + docs[3:4]) # no special text, no surrogate: the fast path
+        assert two.tolist() == tok.encode(docs[0]) + [tok.eot] + tok.encode(docs[3]) + [tok.eot]
+        assert tok.encode_flat([]).tolist() == [] and tok.encode_batch([]) == []
