@@ -399,7 +399,8 @@ def encoded_batches(source, tok, stats):
                 yield is_val, nbytes, tokens
     finally:
         pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
+        if fork:
+            gc.unfreeze()
         _tok, tokenizer.THREADS = None, cores
 
 def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True):
