@@ -78,12 +78,13 @@ def _chinese():
 SOURCES = {'en': _english, 'ru': _russian, 'zh': _chinese}
 
 def _source_files(lang):
+    """the files a language is read from (those present: a missing one fails in SOURCES, with the fix)"""
     if lang == 'en':
         return [p for p in [shutil.which('bible'), '/usr/lib/bible.data'] if p and os.path.exists(p)]
     if lang == 'ru':
         folder = os.path.join(FORTUNES, 'ru')
         return sorted(os.path.join(folder, f) for f in os.listdir(folder)) if os.path.isdir(folder) else []
-    return [os.path.join(FORTUNES, name) for name in ['tang300', 'song100', 'chinese']]
+    return [p for p in (os.path.join(FORTUNES, name) for name in ['tang300', 'song100', 'chinese']) if os.path.exists(p)]
 
 def cached(lang):
     """path of data/corpus/<lang>.txt, the language's documents joined by SEP; extracted again when

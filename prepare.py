@@ -259,21 +259,25 @@ def hf_records(name, config=None, split='train'):
         raise RuntimeError(f"could not stream {name} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}): "
                            f"check the name and --hf_config, and if this machine is offline prepare local files with --input") from None
 
+def in_val(utf8, val_permille, modulus=1000):
+    """the split: val when crc32 of a document's UTF-8 % modulus < val_permille, so identical texts
+    always land on the same side"""
+    return zlib.crc32(utf8) % modulus < val_permille
+
 def split_docs(texts, val_permille, stats, modulus=1000):
-    """texts -> (split, text) pairs: val when crc32 of the text's UTF-8 % modulus < val_permille, so
-    identical texts always land on the same side. Empty documents are skipped and counted."""
+    """texts -> (split, text) pairs (see in_val). Empty documents are skipped and counted."""
     for text in texts:
         if not text or text.isspace():
             stats['empty'] += 1
             continue
-        yield 'val' if zlib.crc32(text.encode('utf-8', 'surrogatepass')) % modulus < val_permille else 'train', text
+        yield 'val' if in_val(text.encode('utf-8', 'surrogatepass'), val_permille, modulus) else 'train', text
 
 def split_list(texts, val_permille, stats, modulus=1000):
     """split_docs for a worker's list of texts, as lists: is_val, the texts, their UTF-8 bytes"""
     kept = [t for t in texts if t and not t.isspace()]
     stats['empty'] += len(texts) - len(kept)
     utf8 = [t.encode('utf-8', 'surrogatepass') for t in kept]
-    return [zlib.crc32(b) % modulus < val_permille for b in utf8], kept, [len(b) for b in utf8]
+    return [in_val(b, val_permille, modulus) for b in utf8], kept, [len(b) for b in utf8]
 
 def file_pairs(files, stats):
     """(split, text) pairs of Files, read in this process (to train a tokenizer on)"""
@@ -309,7 +313,8 @@ def progress_line(t0, docs, nbytes, tokens, stats, max_tokens):
     return f"docs {docs} | {nbytes / 1e6:.1f} MB | {nbytes / 1e6 / dt:.1f} MB/s | {eta} | {tokens / 1e6:.1f}M tokens"
 
 EOT_BYTES = tokenizer.EOT.encode()
-WHITESPACE_LEADS = frozenset(b'\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3') # first bytes of str.isspace() characters
+# the first UTF-8 byte of every character str.isspace() accepts (the last is U+3000)
+WHITESPACE_LEADS = frozenset(chr(c).encode()[0] for c in range(0x3001) if chr(c).isspace())
 
 def plain_txt(raw, files, stats):
     """the fast path for a .txt range that is valid UTF-8 and holds no <|endoftext|>: its documents
@@ -325,7 +330,7 @@ def plain_txt(raw, files, stats):
     except UnicodeDecodeError:
         return None
     stats['empty'] += len(docs) - len(kept)
-    return [zlib.crc32(d) % files.modulus < files.val_permille for d in kept], [len(d) for d in kept], text
+    return [in_val(d, files.val_permille, files.modulus) for d in kept], [len(d) for d in kept], text
 
 _tok = None # the tokenizer of a worker process, inherited from the parent by fork
 

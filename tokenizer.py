@@ -29,7 +29,6 @@ bytes to a character) and a numpy table maps ranks to our ids.
 import argparse
 import hashlib
 import heapq
-import itertools
 import json
 import os
 import re
@@ -117,13 +116,10 @@ class Tokenizer:
         # one survives when the next byte belongs to an unknown character: spell it as byte tokens
         if not ids or max(ids) < self.vocab_size:
             return ids
-        out = []
-        for i in ids:
-            out.extend([i] if i < self.vocab_size else [self.byte_ids[b] for b in self.enc.decode_single_token_bytes(i)])
-        return out
+        return self._spell_plumbing_np(np.array(ids, np.int64)).tolist()
 
     def _spell_plumbing_np(self, ids):
-        # _spell_plumbing for an array: each such rank becomes its 2 or 3 byte tokens in one pass
+        # the same for an array: each such rank becomes its 2 or 3 byte tokens in one pass
         extra = np.flatnonzero(ids >= self.vocab_size)
         if not len(extra):
             return ids
