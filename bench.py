@@ -89,7 +89,8 @@ def bench_tokenizer(gpt2='gpt2'):
     lines = [l for l in text.split('\n') if l.strip()]
     lines = lines[::max(1, len(lines) // 30000)][:30000]
     lines_mb = sum(len(l.encode('utf-8')) for l in lines) / 1e6
-    print(f"encode speed, MB/s (goal >= 6 on 2 cores); {len(lines)} lines are {lines_mb:.1f} MB:")
+    print(f"encode speed, MB/s (goal >= 6 on 2 cores); {len(lines)} lines are {lines_mb:.1f} MB; encode() runs on "
+          f"the calling thread, encode_batch() on one thread per core:")
     for name, tok in toks.items():
         t1, _ = timed(lambda: tok.encode(big))
         t2, _ = timed(lambda: tok.encode_batch(lines))
@@ -97,16 +98,19 @@ def bench_tokenizer(gpt2='gpt2'):
 
 # -----------------------------------------------------------------------------
 def bench_glyphs():
+    """a cold build (no cache) of the 131,072-id codepoint tokenizer's matrix at n_embd 1024: rendering
+    in this process, then PCA on one thread (glyphs.py says why)"""
     import glyphs
+    import glyphs_report
     print(f"== glyphs ({os.cpu_count()} cores)")
     spec, _, _ = trained_spec(131072, 'codepoint', '10mb')
     tok = load_tokenizer(spec)
     for recipe in ('default', 'paper'):
         t0 = time.perf_counter()
-        emb, X, rank = glyphs.build(tok, 1024, recipe)
+        emb, X, rank = glyphs.build(tok, 1024, recipe, verbose=True)
         dt = time.perf_counter() - t0
         print(f"{tok.vocab_size:,} ids x 1024 ({recipe} recipe), cold: {dt:.1f}s (goal <= 30s); rank {rank}")
-        rep = glyphs.collision_report(tok, X)
+        rep = glyphs_report.collision_report(tok, X)
         print(f"  {rep['distinct']:,} distinct rows; largest identical group {rep['largest']:,} ({rep['largest_example']}); "
               f"{rep['groups']} groups hold {rep['ids_in_groups']:,} ids; whitespace/control/byte/special ids sharing "
               f"a row: {rep['invisible_special_shared']}")
@@ -130,14 +134,12 @@ def bench_prepare(repeats=25):
     mb = sum(len(d.encode('utf-8')) for d in docs) / 1e6
     sizes = list(itertools.accumulate(len(d.encode('utf-8')) for d in docs))
     cuts = [bisect.bisect(sizes, sizes[-1] * k / 40) for k in range(40)] + [len(docs)]
-    share = lambda lo, hi: tok.encode_flat(docs[lo:hi])
-    rounds, threads = [], tokenizer.THREADS
+    share = lambda lo, hi: tok.encode_flat(docs[lo:hi], threads=1)
+    rounds = []
     with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(cores) as pool:
         for _ in range(repeats):
-            tokenizer.THREADS = 1 # encode_flat on the calling thread only
-            single = timed(lambda: tok.encode_flat(docs), 1)[0]
+            single = timed(lambda: tok.encode_flat(docs, threads=1), 1)[0] # on the calling thread only
             ceiling = timed(lambda: list(pool.map(share, cuts[:-1], cuts[1:])), 1)[0]
-            tokenizer.THREADS = threads
             full = timed(lambda: prepare.prepare(prepare.default_files(), d, tok, verbose=False, overwrite=True), 1)[0]
             rounds.append((single, ceiling, full))
     med = statistics.median
@@ -235,13 +237,14 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     over the same padded batches (goal >= 0.8), and the wall time of both protocols"""
     import torch
     import eval_mmlu
+    from eval_data import load_mmlu
     from model import load_checkpoint
     print("== eval")
     if not os.path.exists(ckpt) or not mmlu or not os.path.exists(mmlu):
         print(f"skipped: needs a checkpoint (--ckpt, now {ckpt}) and MMLU data (--mmlu, now {mmlu}); see the README")
         return
     model, tok = load_checkpoint(ckpt)
-    data, _ = eval_mmlu.load_mmlu(mmlu, shots=5)
+    data, _ = load_mmlu(mmlu, shots=5)
     res = eval_mmlu.evaluate(model, tok, data, shots=5, limit=limit, protocol='both', batch_size=batch_size, verbose=False)
     s, st = res['summary'], res['summary']['standard']
     rows = [r[0] for p in eval_mmlu.standard_prompts(tok, data, 5, limit, model.config.block_size, False,

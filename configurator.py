@@ -1,8 +1,8 @@
 """
-Poor man's configurator, as in nanoGPT. Exec'd by train.py, it overrides train.py's globals:
+Poor man's configurator, after nanoGPT's. train.py imports configure() and hands it its globals:
     python train.py config/cpu.py --batch_size=8 --embedding='trainable'
-A config file is plain Python, exec'd in train.py's globals; --key=value is parsed with
-ast.literal_eval (a bare word is taken as a string). Unknown keys and type mismatches are errors,
+A config file is plain Python, exec'd on a dict of train.py's config globals; --key=value is parsed
+with ast.literal_eval (a bare word is taken as a string). Unknown keys and type mismatches are errors,
 so that a typo never silently trains the wrong model.
 """
 import sys

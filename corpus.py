@@ -7,14 +7,17 @@ the machine at setup time (nothing is vendored in this repository):
   Chinese  fortunes-zh                 Tang and Song poems (public domain works) and the `chinese`
                                        fortunes file (package GPL-3), one per fortune
 
-    python corpus.py            # prints documents and bytes per language and split
+    python corpus.py            # documents, bytes and whitespace share per language and split
 
-The train/val split is by document and deterministic: a document is in val when the CRC32 of its text
-falls in the first 2% (so duplicated fortunes always land on the same side).
+The fortune files are laid out for an 80-column terminal: centred titles, indented poems, attributions
+after two tabs. A model trained on that learns layout, and continues a Chinese prompt with a line of
+spaces. So each document's layout is normalised (normalize_layout) before the split rule, val and
+train alike; its text is kept, line by line.
 
-The first read extracts each language into data/corpus/<lang>.txt (documents joined by SEP), and reads
-that file from then on, until the Debian files change: extracting runs the `bible` program and costs
-~0.2 s, reading the cache ~10 ms, and prepare.py's workers read parts of it in parallel.
+The split is by document and deterministic (prepare.in_val, the one split rule): duplicated fortunes
+always land on the same side. The first read extracts each language into data/corpus/<lang>.txt
+(documents joined by SEP), and reads that file from then on, until the Debian files or the layout rule
+change (both are in the stamp beside it); prepare.py's workers read parts of that file in parallel.
 """
 import json
 import os
@@ -22,13 +25,32 @@ import re
 import shutil
 import subprocess
 import sys
-import zlib
+
+from prepare import in_val
+from util import atomic_write
 
 FORTUNES = '/usr/share/games/fortunes'
 APT_PACKAGES = 'bible-kjv fortunes-ru fortunes-zh'
-VAL_PERCENT = 2 # of documents, chosen by a hash of their text
-CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'corpus')
+VAL_PERMILLE = 20 # documents per 1000 in val, chosen by prepare.in_val, the one split rule
+CACHE = os.environ.get('GLYPHGPT_CORPUS_CACHE') or os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'corpus')
 SEP = '\x1e' # ASCII record separator: between documents in the cache files (no document holds one)
+LAYOUT_VERSION = 1 # bump when normalize_layout changes: the cached extraction is then rebuilt
+BLANK_RUN = re.compile(r'\n{3,}')
+SPACE_RUN = re.compile(r'[^\S\n]{2,}|\t') # two or more whitespace characters within a line, or a tab
+
+def normalize_layout(doc):
+    """a document's text without its terminal layout: tabs and runs of spaces (full-width U+3000
+    included) become one space, each line loses its leading and trailing whitespace, and runs of blank
+    lines become one blank line. Every line's text stays, and so does a single space between words
+    (an ideographic space between two verses of a poem too); punctuation, full-width or not, is text.
+    Idempotent, and the identity on text that has no such layout."""
+    lines = (SPACE_RUN.sub(' ', line).strip() for line in doc.split('\n'))
+    return BLANK_RUN.sub('\n\n', '\n'.join(lines)).strip('\n')
+
+def whitespace_share(docs):
+    """the share of characters that are whitespace, over documents"""
+    chars = sum(len(d) for d in docs)
+    return sum(c.isspace() for d in docs for c in d) / max(chars, 1)
 
 def _missing(what):
     return FileNotFoundError(f"the default corpus needs {what}: install it with "
@@ -87,30 +109,25 @@ def _source_files(lang):
     return [p for p in (os.path.join(FORTUNES, name) for name in ['tang300', 'song100', 'chinese']) if os.path.exists(p)]
 
 def cached(lang):
-    """path of data/corpus/<lang>.txt, the language's documents joined by SEP; extracted again when
-    the files it came from changed (their paths, sizes and times are kept beside it)"""
+    """path of data/corpus/<lang>.txt, the language's documents, layout normalised, joined by SEP;
+    extracted again when the files it came from (paths, sizes, times) or the layout rule changed"""
     path = os.path.join(CACHE, f'{lang}.txt')
-    stamp = [[p, st.st_size, st.st_mtime_ns] for p in _source_files(lang) for st in [os.stat(p)]]
+    stamp = {'layout': LAYOUT_VERSION,
+             'files': [[p, st.st_size, st.st_mtime_ns] for p in _source_files(lang) for st in [os.stat(p)]]}
     try:
         with open(path + '.json', encoding='utf-8') as f:
             if json.load(f) == stamp and os.path.exists(path):
                 return path
     except (OSError, ValueError):
         pass
-    docs = list(SOURCES[lang]())
+    docs = [d for d in map(normalize_layout, SOURCES[lang]()) if d]
     assert not any(SEP in d for d in docs), "a document holds the cache's separator"
-    os.makedirs(CACHE, exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp' # several processes may extract at once: each renames its own
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(SEP.join(docs))
-    os.replace(tmp, path)
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(stamp, f)
-    os.replace(tmp, path + '.json')
+    atomic_write(path, lambda f: f.write(SEP.join(docs)), 'w')
+    atomic_write(path + '.json', lambda f: json.dump(stamp, f), 'w') # the stamp last: no stamp, no cache
     return path
 
 def is_val(doc):
-    return zlib.crc32(doc.encode('utf-8')) % 100 < VAL_PERCENT
+    return in_val(doc.encode('utf-8'), VAL_PERMILLE)
 
 def documents(split='train', languages=('en', 'ru', 'zh')):
     """Yield the default corpus's documents (str) of one split ('train', 'val' or 'all'), in a fixed order."""
@@ -124,8 +141,11 @@ def documents(split='train', languages=('en', 'ru', 'zh')):
 
 if __name__ == '__main__':
     for lang in SOURCES:
+        raw = list(SOURCES[lang]())
+        print(f"{lang} whitespace share: {whitespace_share(raw):.1%} as packaged, "
+              f"{whitespace_share(list(documents('all', (lang,)))):.1%} after normalize_layout")
         for split in ('train', 'val'):
             docs = list(documents(split, (lang,)))
             nbytes = sum(len(d.encode('utf-8')) for d in docs)
-            print(f"{lang} {split:5s}: {len(docs):6d} documents, {nbytes / 1e6:6.2f} MB")
+            print(f"  {split:5s}: {len(docs):6d} documents, {nbytes / 1e6:6.2f} MB")
     sys.exit(0)

@@ -11,28 +11,25 @@ From Python: glyph_embeddings(tok, n_embd) -> float32 [vocab_size, n_embd], unit
 glyph_key(tok, n_embd) -> hex hash of everything the matrix depends on (checkpoints record it).
 The font is Debian's fonts-unifont (unifont.otf for the BMP, unifont_upper.otf for plane 1): --font,
 $GLYPHGPT_FONT, or the usual Linux/macOS locations. Built matrices are cached in ~/.cache/glyphgpt
-($GLYPHGPT_CACHE).
+($GLYPHGPT_CACHE). `python bench.py glyphs` times a 131,072 x 1024 build.
 """
-import argparse
 import glob
 import hashlib
 import importlib.metadata
 import math
-import multiprocessing
 import os
 import random
 import re
-import sys
 import time
-import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import PIL
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-RECIPE_VERSION = 1   # bump when a change alters any rendering: old cache entries then rebuild
-KIND_TEXT, KIND_BYTE, KIND_SPECIAL, KIND_PLACEHOLDER = 0, 1, 2, 3 # as in tokenizer.py
+from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_TEXT
+from util import atomic_write
+
+RECIPE_VERSION = 2   # bump when a change alters the cached matrices: old cache entries then rebuild
 EIG_RTOL = 1e-9      # eigenvalues below this fraction of the largest are rounding noise: zeroed
 CHUNK = 16384        # rows per matmul chunk; float32 sums of 0/1 products stay exact below 2**24
 # searched in order, recursively: Debian/Ubuntu's place first, then wherever Fedora, Arch, Homebrew
@@ -91,15 +88,12 @@ def token_texts(tok):
     return texts, kinds
 
 # -----------------------------------------------------------------------------
-# rendering one character, in worker processes. Fonts are opened once per process.
+# the default recipe, one character: Unifont's own 16x16 bitmap, or a marker when it draws nothing
 
-_fonts = {}
-def _open(paths, size):
-    if (paths, size) not in _fonts:
-        # the basic layout engine: raqm raises on some control characters
-        fs = [ImageFont.truetype(p, size, layout_engine=ImageFont.Layout.BASIC) for p in paths if p]
-        _fonts[(paths, size)] = [(f, _raw(f, '\U0010FFFD')) for f in fs] # U+10FFFD: no Unifont has it -> .notdef
-    return _fonts[(paths, size)]
+def open_fonts(paths, size):
+    """[(font, its .notdef glyph)], BMP file first. The basic layout engine: raqm raises on some control characters"""
+    fonts = [ImageFont.truetype(p, size, layout_engine=ImageFont.Layout.BASIC) for p in paths if p]
+    return [(f, _raw(f, '\U0010FFFD')) for f in fonts] # U+10FFFD: no Unifont has it -> .notdef
 
 def _raw(f, ch):
     im, off = f.getmask2(ch, mode='L')
@@ -158,45 +152,8 @@ def _specialbox(text):
     box[2:14, 2:14] = np.kron(bits.reshape(6, 6), np.ones((2, 2), np.uint8))
     return box, 16, 16, 0
 
-def _default_chunk(args):
-    paths, cps = args
-    fonts = _open(paths, 16) # size 16 = Unifont's native 16 px grid: exact bitmaps, no anti-aliasing
-    boxes, meta = np.zeros((len(cps), 16, 16), np.uint8), np.zeros((len(cps), 3), np.int16)
-    for k, cp in enumerate(cps):
-        boxes[k], *meta[k] = _glyph1x(fonts, cp) or _codebox(cp) # meta: box width, advance, mark offset
-    return boxes, meta
-
-def _paper_chunk(args):
-    """the reference: draw.text of one character, centred by its bbox in an S x S cell (bbox left
-    not subtracted, as in the reference); drawn on a 3-cell strip because ink may spill over"""
-    path, S, cps = args
-    f = _open((path,), S)[0][0]
-    cells, spill = np.zeros((len(cps), S, S), np.uint8), {}
-    for k, cp in enumerate(cps):
-        img = Image.new('L', (3 * S, S), 255)
-        try:
-            l, t, r, b = f.getbbox(chr(cp))
-            ImageDraw.Draw(img).text((S + (S - (r - l)) // 2, (S - (b - t)) // 2 - t), chr(cp), fill=0, font=f)
-        except Exception: # the reference leaves the cell blank on drawing errors
-            pass
-        a = np.asarray(img)
-        cells[k] = a[:, S:2 * S]
-        if a[:, :S].min() < 255 or a[:, 2 * S:].min() < 255:
-            spill[k] = a
-    return cells, spill
-
-def _render(fn, extra, cps, workers):
-    """fn over runs of 2048 sorted code points, handed out as workers free up; results come back in
-    order, so the output does not depend on the number of processes"""
-    args = [extra + (cps[i:i + 2048],) for i in range(0, len(cps), 2048)]
-    if workers <= 1 or len(args) <= 1:
-        return [fn(a) for a in args]
-    # spawn, not fork: the caller may hold torch's threads, which do not survive a fork
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as pool:
-        return list(pool.map(fn, args))
-
 # -----------------------------------------------------------------------------
-# the default recipe: tokens laid out from the 1x bitmaps, at 2x for one glyph
+# the default recipe, one token: its characters laid out from the 1x bitmaps, at 2x for one glyph
 
 def _compose(glyphs):
     """list of (box, box width, advance, mark offset) -> [32, 32]. One glyph: 2x, centred (the paper's scale).
@@ -234,13 +191,15 @@ def _compose(glyphs):
         canvas = np.asarray(Image.fromarray(canvas * 255).resize((32, 32), Image.BOX)) >= 128
     return canvas
 
-def default_cells(texts, kinds, paths, S, workers):
-    """-> uint8 [V, S*S], 1 = ink"""
+def default_cells(texts, kinds, paths, S):
+    """-> uint8 [V, S*S], 1 = ink. Each distinct character is looked up once; single characters, most
+    of a vocabulary, are placed in bulk, the other tokens composed one by one"""
     V = len(texts)
     cps = sorted({ord(c) for t, k in zip(texts, kinds) if k == KIND_TEXT for c in t} | {0x25CC})
-    parts = _render(_default_chunk, (paths,), cps, workers)
-    boxes = np.concatenate([p[0] for p in parts] or [np.zeros((0, 16, 16), np.uint8)])
-    meta = np.concatenate([p[1] for p in parts] or [np.zeros((0, 3), np.int16)])
+    fonts = open_fonts(paths, 16) # size 16 = Unifont's native 16 px grid: exact bitmaps, no anti-aliasing
+    boxes, meta = np.zeros((len(cps), 16, 16), np.uint8), np.zeros((len(cps), 3), np.int16)
+    for k, cp in enumerate(cps):
+        boxes[k], *meta[k] = _glyph1x(fonts, cp) or _codebox(cp) # meta: box width, advance, mark offset
     cps = np.array(cps, np.int64)
     cells = np.zeros((V, 32, 32), np.uint8) # placeholders stay blank: no text, never seen in input
     single = np.array([k == KIND_TEXT and len(t) == 1 for t, k in zip(texts, kinds)], bool)
@@ -271,6 +230,25 @@ def default_cells(texts, kinds, paths, S, workers):
 # -----------------------------------------------------------------------------
 # the paper's recipe, step by step
 
+def paper_glyphs(path, S, cps):
+    """the reference: draw.text of one character, centred by its bbox in an S x S cell (bbox left not
+    subtracted, as in the reference). Drawn on a 3-cell strip because ink may spill over: -> (uint8
+    [n, S, S] cells, white 255; {index: the whole strip} for the few that spill)"""
+    f = ImageFont.truetype(path, S, layout_engine=ImageFont.Layout.BASIC)
+    cells, spill = np.zeros((len(cps), S, S), np.uint8), {}
+    for k, cp in enumerate(cps):
+        img = Image.new('L', (3 * S, S), 255)
+        try:
+            l, t, r, b = f.getbbox(chr(cp))
+            ImageDraw.Draw(img).text((S + (S - (r - l)) // 2, (S - (b - t)) // 2 - t), chr(cp), fill=0, font=f)
+        except Exception: # the reference leaves the cell blank on drawing errors
+            pass
+        a = np.asarray(img)
+        cells[k] = a[:, S:2 * S]
+        if a[:, :S].min() < 255 or a[:, 2 * S:].min() < 255:
+            spill[k] = a
+    return cells, spill
+
 def easy_script(t): # the reference's is_easy_script: Latin, Greek, Cyrillic, Armenian only
     return all(c < 0x250 or 0x370 <= c < 0x590 for c in map(ord, t))
 
@@ -299,12 +277,12 @@ def polar_order(S):
     return np.array([y * S + x for r, a, x, y in sorted((math.hypot(x - c, y - c), math.atan2(y - c, x - c), x, y)
                                                         for y in range(S) for x in range(S))])
 
-def paper_cells(texts, paths, S, big, workers):
+def paper_cells(texts, paths, S, big):
+    """-> uint8 [V, S*S], 1 = ink, pixels in polar order. Tokens of one length and script class share
+    one transform, so they are drawn in batches: cells side by side, then one gather for all"""
     V = len(texts)
     cps = sorted({ord(c) for t in texts for c in t})
-    parts = _render(_paper_chunk, (paths[0], S), cps, workers)
-    cells = np.concatenate([p[0] for p in parts])
-    spill = {2048 * c + k: a for c, p in enumerate(parts) for k, a in p[1].items()} # index into cps -> strip
+    cells, spill = paper_glyphs(paths[0], S, cps) # spill: index into cps -> its 3-cell strip
     cps = np.array(cps, np.int64)
     out, polar = np.zeros((V, S * S), np.uint8), polar_order(S)
     groups = {}
@@ -332,50 +310,43 @@ def paper_cells(texts, paths, S, big, workers):
     return out
 
 # -----------------------------------------------------------------------------
-# PCA and the public functions
+# PCA: the cells' principal components, rows scaled to unit length
 
 def pca(X, n_embd):
-    """X uint8 [V, P] -> float32 [V, n_embd] unit rows, rank. float64 covariance and eigh; each
-    component's largest-magnitude loading made positive, so the signs are fixed. In torch on one
-    thread: numpy's OpenBLAS spreads eigh and X.T @ X over all cores and, when those are busy (data
-    prep, another build), takes 10-20x longer; one thread also fixes the summation order."""
+    """X uint8 [V, P] (1 = ink) -> (float32 [V, n_embd] unit rows, rank): eigh of the covariance,
+    largest eigenvalue first. In torch on one thread: the summation order is fixed, so the same inputs
+    give the same bits, and a BLAS spread over all cores (numpy's) crawls when they are busy."""
     import torch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _pca(torch, X, n_embd)
+        V, P = X.shape
+        X = torch.from_numpy(np.ascontiguousarray(X))
+        # 0/1 data: each chunk's float32 Gram matrix is exact (sums below 2**24), and so is the float64 total
+        G = sum((x.T.float() @ x.float()).double() for x in X.split(CHUNK))  # (P, P)
+        mu = X.sum(0, dtype=torch.float64) / V                                  # (P,) how often each pixel is ink
+        w, U = torch.linalg.eigh(G / V - torch.outer(mu, mu))                   # (P,), (P, P) ascending
+        w, U = w.flip(0), U.flip(1)
+        U = U * U.gather(0, U.abs().argmax(0, keepdim=True)).sign() # largest loading positive: signs are fixed
+        rank = int((w > max(w[0].item(), 0) * EIG_RTOL).sum()) # Unifont is a 16x16 bitmap font: rank << P
+        k = min(n_embd, rank)
+        Uk, mu = U[:, :k].float(), mu.float()  # the projection, the largest matmul, in float32: ~1e-7 per entry
+        out = torch.zeros(V, n_embd)           # components past the rank are zero, not rounding noise
+        for x, y in zip(X.split(CHUNK), out.split(CHUNK)):
+            p = (x.float() - mu) @ Uk          # (chunk, k)
+            y[:, :k] = p / p.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        return out.numpy(), rank
     finally:
         torch.set_num_threads(threads)
 
-def _pca(torch, X, n_embd):
-    V, P = X.shape
-    chunks = lambda A: (torch.from_numpy(A[i:i + CHUNK]) for i in range(0, V, CHUNK))
-    # Pixels that are copies of each other (2x cells) or never change (corners) add no direction. PCA
-    # on the distinct changing columns, each weighted by sqrt(its copies), is PCA on all P pixels
-    # (same eigenvalues, same projections), 4x fewer columns for the default recipe. Copies are found
-    # by hashing each column with 8 random weightings: integer sums below 2**24, so exact in float32
-    # in any order; two different columns collide with probability ~1e-17.
-    Wr = torch.from_numpy(np.random.RandomState(0).randint(0, 128, (8, V)).astype(np.float32))
-    h = sum((Wr[:, i * CHUNK:i * CHUNK + len(x)] @ x.float()).double() for i, x in enumerate(chunks(X)))
-    _, first, copies = np.unique(h.numpy().T, axis=0, return_index=True, return_counts=True)
-    inked = X.sum(0, dtype=np.int64)[first]
-    moves = (inked > 0) & (inked < V)
-    first, sq = first[moves], np.sqrt(copies[moves])
-    Xu = np.ascontiguousarray(X[:, first])
-    G = sum((x.T.float() @ x.float()).double() for x in chunks(Xu)) # 0/1 data: exact in float32 too
-    mu = Xu.sum(0, dtype=np.float64) / V
-    C = (G.numpy() / V - np.outer(mu, mu)) * np.outer(sq, sq)
-    w, U = (a.numpy() for a in torch.linalg.eigh(torch.from_numpy(C)))
-    w, U = w[::-1], U[:, ::-1] # largest first; a pixel's loading is U[its column] / sq[its column]
-    U = U * np.sign(U[np.abs(U / sq[:, None]).argmax(0), np.arange(len(first))])
-    rank = int((w > max(w[0] if len(w) else 0, 0) * EIG_RTOL).sum()) # Unifont is a 16x16 bitmap font: rank << P
-    Wt = torch.from_numpy(np.ascontiguousarray((U * sq[:, None])[:, :min(n_embd, rank)]))
-    shift = torch.from_numpy(mu) @ Wt
-    out = np.zeros((V, n_embd), np.float32) # components past the rank are zero, not rounding noise
-    for i, x in enumerate(chunks(Xu)):
-        y = x.double() @ Wt - shift
-        out[i * CHUNK:i * CHUNK + len(x), :Wt.shape[1]] = (y / y.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()
-    return out, rank
+def undouble(X):
+    """[V, S*S] cells that are 2x2 copies of [V, S/2 * S/2] ones -> those. PCA of the small cells gives
+    the same unit rows (eigenvalues 4x, loadings spread over 4 copies) with 64x less eigh work"""
+    S = math.isqrt(X.shape[1])
+    return np.ascontiguousarray(X.reshape(len(X), S // 2, 2, S // 2, 2)[:, :, 0, :, 0]).reshape(len(X), -1)
+
+# -----------------------------------------------------------------------------
+# the public functions
 
 def cell_size(n_embd):
     if not isinstance(n_embd, (int, np.integer)) or not 1 <= n_embd <= 64 * 64:
@@ -390,23 +361,24 @@ def glyph_key(tok, n_embd, recipe='default', font=None):
              PIL.__version__, features.version('freetype2'), np.__version__, importlib.metadata.version('torch')]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-def render(tok, n_embd, recipe='default', font=None, workers=None):
-    """-> uint8 [vocab_size, S*S] cells (1 = ink), the pixels PCA sees"""
+def render(tok, n_embd, recipe='default', font=None):
+    """-> uint8 [vocab_size, S*S] cells (1 = ink), the pixels PCA sees. In this process, not in spawned
+    workers: those re-import __main__, which fails for a script without a main guard or for stdin"""
     if recipe not in ('default', 'paper'):
         raise ValueError(f"unknown recipe {recipe!r}: use 'default' or 'paper'")
     S, paths = cell_size(n_embd), find_font(font)
     texts, kinds = token_texts(tok)
-    workers = workers or (os.cpu_count() if tok.vocab_size > 16384 else 1) # spawning costs ~1 s
     if recipe == 'paper': # the reference drew with one font file, missing characters as .notdef
-        return paper_cells(texts, paths, S, tok.vocab_size > 65536, workers)
-    return default_cells(texts, kinds, paths, S, workers)
+        return paper_cells(texts, paths, S, tok.vocab_size > 65536)
+    return default_cells(texts, kinds, paths, S)
 
-def build(tok, n_embd, recipe='default', font=None, workers=None, verbose=False):
+def build(tok, n_embd, recipe='default', font=None, verbose=False):
     """-> (embedding, cells, rank), no cache"""
     t0 = time.time()
-    X = render(tok, n_embd, recipe, font, workers)
+    X = render(tok, n_embd, recipe, font)
     t1 = time.time()
-    emb, rank = pca(X, n_embd)
+    # the default recipe's 64 px cells are its 32 px cells doubled: PCA those (test_undouble_is_plain_pca)
+    emb, rank = pca(undouble(X) if recipe == 'default' and X.shape[1] > 1024 else X, n_embd)
     if verbose:
         print(f"rendered {len(X):,} ids in {t1 - t0:.1f} s, PCA in {time.time() - t1:.1f} s; rank {rank} of "
               f"{X.shape[1]} pixels" + (f" (n_embd {n_embd}: {n_embd - rank} columns are zero)" if rank < n_embd else ''))
@@ -415,7 +387,11 @@ def build(tok, n_embd, recipe='default', font=None, workers=None, verbose=False)
 def cache_path(key):
     return os.path.join(os.path.expanduser(os.environ.get('GLYPHGPT_CACHE', '~/.cache/glyphgpt')), f'glyphs-{key[:24]}.npz')
 
-def glyph_embeddings(tok, n_embd, recipe='default', font=None, cache=True, workers=None, verbose=False):
+def save_cache(key, emb):
+    # np.savez given a file object writes to it as is (no '.npz' added)
+    atomic_write(cache_path(key), lambda f: np.savez(f, emb=emb, key=key))
+
+def glyph_embeddings(tok, n_embd, recipe='default', font=None, cache=True, verbose=False):
     """-> float32 [vocab_size, n_embd], L2-normalized rows; the same bits for the same inputs"""
     cell_size(n_embd)
     key = glyph_key(tok, n_embd, recipe, font)
@@ -424,98 +400,13 @@ def glyph_embeddings(tok, n_embd, recipe='default', font=None, cache=True, worke
         with np.load(path) as f:
             if str(f['key']) == key: # the key is stored with the matrix: a mismatch rebuilds
                 return f['emb']
-    emb = build(tok, n_embd, recipe, font, workers, verbose)[0]
+    emb = build(tok, n_embd, recipe, font, verbose)[0]
     if cache:
-        save_cache(path, emb, key)
+        save_cache(key, emb)
     return emb
-
-def save_cache(path, emb, key):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp.npz'
-    np.savez(tmp, emb=emb, key=key)
-    os.replace(tmp, path) # atomic: a concurrent reader sees the old file or the whole new one
-
-def collision_report(tok, X):
-    """identical rows of X (cells or embeddings): who cannot be told apart"""
-    texts, kinds = token_texts(tok)
-    packed = np.packbits(X.astype(bool), axis=1) if X.dtype == np.uint8 else X
-    _, inv, counts = np.unique(np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1] * packed.itemsize))).ravel(),
-                               return_inverse=True, return_counts=True)
-    inv = inv.ravel()
-    big = int(np.argmax(counts))
-    mask = kinds != KIND_PLACEHOLDER
-    c = np.bincount(inv[mask], minlength=len(counts))
-    shared = mask & (c[inv] > 1)
-    groups = {}
-    for i in np.nonzero(shared)[0]:
-        groups.setdefault(inv[i], []).append(int(i))
-    invisible = lambda t: any(unicodedata.category(ch)[0] in 'CZ' for ch in t)
-    special = [i for i in np.nonzero(shared)[0] if kinds[i] in (KIND_BYTE, KIND_SPECIAL) or invisible(texts[i])]
-    return dict(ids=len(X), distinct=len(counts), largest=int(counts[big]),
-                largest_example=texts[int(np.argmax(inv == big))], groups=len(groups), ids_in_groups=int(shared.sum()),
-                invisible_special_shared=len(special), examples=sorted(groups.values(), key=len, reverse=True))
-
-def show(t): # repr escapes the invisible characters
-    return repr(t) + (f' U+{ord(t):04X}' if len(t) == 1 else '')
-
-def preview(tok, emb, X, text, png, k=5, font=None):
-    """the cells the model sees for the tokens of text, each with its k nearest neighbours by cosine"""
-    S = int(math.isqrt(X.shape[1]))
-    ids = tok.encode(text)[:64]
-    font = ImageFont.truetype(find_font(font)[0], 16, layout_engine=ImageFont.Layout.BASIC)
-    tw = max(S, 96) + 8
-    img = Image.new('L', (tw * (k + 1), (S + 40) * len(ids)), 255)
-    draw = ImageDraw.Draw(img)
-    for r, i in enumerate(ids):
-        sims = emb @ emb[i]
-        nn = [j for j in np.argsort(-sims, kind='stable')[:k + 1] if j != i][:k]
-        print(f"{i:6d} {show(tok.token_text(i)):24s} -> " + ', '.join(f"{show(tok.token_text(j))} {sims[j]:.2f}" for j in nn))
-        for c, j in enumerate([i] + nn):
-            x, y = c * tw, r * (S + 40)
-            img.paste(Image.fromarray((1 - X[j].reshape(S, S)) * 255), (x, y))
-            draw.text((x, y + S + 2), str(j) if c == 0 else f"{sims[j]:.2f}", fill=0, font=font)
-            draw.text((x, y + S + 18), repr(tok.token_text(j))[1:-1][:12], fill=0, font=font)
-    os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
-    img.save(png)
-    print(f"wrote {png}: one row per token, the token's cell then its {k} nearest neighbours")
 
 # -----------------------------------------------------------------------------
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--tokenizer', default='unicode', help="'unicode', a tokenizer .json, or a tiktoken name")
-    ap.add_argument('--n_embd', type=int, required=True)
-    ap.add_argument('--recipe', default='default', choices=['default', 'paper'])
-    ap.add_argument('--font', default=None, help='path to unifont.otf (unifont_upper.otf is looked for beside it)')
-    ap.add_argument('--out', default=None, help='save the matrix here (.npy)')
-    ap.add_argument('--workers', type=int, default=None, help='rendering processes (default: all cores)')
-    ap.add_argument('--no_cache', action='store_true')
-    ap.add_argument('--preview', default=None, help='text whose tokens to show, with nearest neighbours')
-    ap.add_argument('--png', default='preview.png')
-    args = ap.parse_args()
-    from tokenizer import load_tokenizer
-    try:
-        tok = load_tokenizer(args.tokenizer)
-        t0 = time.time()
-        key = glyph_key(tok, args.n_embd, args.recipe, args.font)
-        emb, X, rank = build(tok, args.n_embd, args.recipe, args.font, args.workers, verbose=True)
-        print(f"glyph embedding {tok.name} x {args.n_embd} ({args.recipe}): {emb.shape} in {time.time() - t0:.1f} s "
-              f"cold, key {key[:16]}")
-        if not args.no_cache:
-            save_cache(cache_path(key), emb, key)
-    except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"error: {e}")
-    r = collision_report(tok, X)
-    print(f"{r['ids']:,} ids, {r['distinct']:,} distinct rows; largest group of identical rows: {r['largest']:,} "
-          f"(e.g. {r['largest_example']!r})\nnot placeholders: {r['groups']:,} groups of identical rows holding "
-          f"{r['ids_in_groups']:,} ids" + (" (identical Unifont glyphs, homoglyphs: no glyph embedding can tell them "
-          "apart)" if args.recipe == 'default' else '') + "; "
-          f"whitespace/control/format/byte/special ids among them: {r['invisible_special_shared']}")
-    for g in r['examples'][:10]:
-        print('  ' + ' = '.join(show(tok.token_text(i)) for i in g[:6]) + (f' (+{len(g) - 6})' if len(g) > 6 else ''))
-    if args.preview is not None:
-        preview(tok, emb, X, args.preview, args.png, font=args.font)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        np.save(args.out, emb)
-        print(f"saved {args.out}")
+    import glyphs_report # the command line: build, then report identical rows, preview, save
+    glyphs_report.main()

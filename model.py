@@ -29,16 +29,8 @@ def rotary_table(block_size, head_size, base):
     return torch.stack((angles.cos(), angles.sin()), dim=-1) # (block_size, hs/2, 2)
 
 def apply_rotary(x, rope):
-    # rotate channel pairs (2i, 2i+1) by a position-dependent angle, so that q.k depends on the distance only.
-    # Eager: one complex multiply, 2.5x faster fwd+bwd on CPU than the cos/sin form (measured, 2 threads);
-    # under torch.compile the cos/sin form, which inductor fuses into one kernel but cannot do for complex ops
-    if torch.compiler.is_compiling():
-        return rotary_real(x, rope)
-    xc = torch.view_as_complex(x.float().unflatten(-1, (-1, 2))) # (B, T, nh, hs/2), complex64
-    rc = torch.view_as_complex(rope.float()).unsqueeze(1) # (T, 1, hs/2)
-    return torch.view_as_real(xc * rc).flatten(-2).type_as(x) # (B, T, nh, hs)
-
-def rotary_real(x, rope):
+    """x (B, T, nh, hs): rotate each channel pair (2i, 2i+1) by its position's angle at its frequency, so
+    that a rotated query . a rotated key depends on their distance only. In fp32: angles need the precision"""
     x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1) # (B, T, nh, hs/2) each
     cos, sin = rope.float().unsqueeze(1).unbind(-1) # (T, 1, hs/2) each
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2).type_as(x)
@@ -72,11 +64,12 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x, rope, cache=None):
         B, T, C = x.size() # batch size, sequence length, embedding dimensionality (n_embd)
-        qk, v = self.c_attn(x).split((2 * C, C), dim=2)
-        # rotate q and k in one go, in (B, T, 2nh, hs) layout, before moving heads forward
-        qk = apply_rotary(qk.view(B, T, 2 * self.n_head, C // self.n_head), rope) # (B, T, 2nh, hs)
-        q, k = qk.transpose(1, 2).split(self.n_head, dim=1) # (B, nh, T, hs) each
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) # (B, nh, T, hs)
+        hs = C // self.n_head
+        # calculate query, key, values for all heads in batch and move head forward to be the batch dim
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q = apply_rotary(q.view(B, T, self.n_head, hs), rope).transpose(1, 2) # (B, nh, T, hs)
+        k = apply_rotary(k.view(B, T, self.n_head, hs), rope).transpose(1, 2) # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, hs).transpose(1, 2) # (B, nh, T, hs)
         if cache is not None:
             # is_causal aligns the mask top-left, which is only right for a prefill from 0 or a single query
             p = cache.pos
@@ -147,7 +140,7 @@ def binary_rows(config):
 @dataclass
 class GPTConfig:
     block_size: int = 1024
-    vocab_size: int = 131072 # whatever the tokenizer says, unpadded: 50,304 head rows ran no faster than 50,257 on CPU
+    vocab_size: int = 131072 # whatever the tokenizer says, unpadded (nanoGPT pads to a multiple of 64 for GPUs)
     n_layer: int = 16
     n_head: int = 32
     n_embd: int = 1024 # defaults are the paper's 0.5B model; train.py sets the CPU-sized one
@@ -240,9 +233,9 @@ class GPT(nn.Module):
         assert p + T <= self.config.block_size, f"Cannot forward sequence of length {p + T}, block size is only {self.config.block_size}"
         rope = self.rope[p:p+T] # (T, hs/2, 2), the absolute positions of these tokens
 
-        # no input scale (x1), as in the paper and alike for all four modes so the arms compare: ln_1 rescales what
-        # block 0 reads anyway; unit rows (rms 1/sqrt(n_embd) per channel: 0.031 at 1024) sit where GPT-2's
-        # wte+wpe at std 0.02 do (0.028), i.e. about 1/13 of the 16 blocks' summed init output (measured)
+        # no input scale, as in the paper and alike for all four modes so the arms compare: ln_1 rescales what
+        # block 0 reads anyway, and unit rows (rms 1/sqrt(n_embd) per channel: 0.031 at 1024) sit where GPT-2's
+        # wte + wpe at std 0.02 do (0.028)
         x = self.transformer.drop(self.transformer.wte(idx)) # (B, T, C)
         for block in self.transformer.h:
             x = block(x, rope, cache)
@@ -278,8 +271,8 @@ class GPT(nn.Module):
         num_nodecay_params = sum(p.numel() for p in nodecay_params)
         print(f"num decayed parameter tensors: {len(decay_params)}, with {num_decay_params:,} parameters")
         print(f"num non-decayed parameter tensors: {len(nodecay_params)}, with {num_nodecay_params:,} parameters")
-        # fused AdamW (one kernel over all tensors) on CUDA, and on CPU too (torch >= 2.4): there it made the step ~5x
-        # faster than the default per-tensor loop at 65k vocab (measured), which the untied trainable embedding needs
+        # fused AdamW: one kernel over all tensors instead of a Python loop of small ops per tensor; on CPU too
+        # (torch >= 2.4), where the loop over the large head and trainable embedding costs most (docs/benchmarks.md)
         use_fused = device_type in ('cuda', 'cpu')
         optimizer = torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, fused=use_fused or None)
         print(f"using fused AdamW: {use_fused}")

@@ -37,7 +37,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from configurator import configure
 from model import GPT, GPTConfig, peak_flops
-from prepare import dataset_tokenizer, git_commit, load_meta, read_shard
+from prepare import dataset_tokenizer, load_meta, read_shard
+from util import atomic_write, git_commit
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -304,8 +305,7 @@ def save_checkpoint():
     checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
                   'iter_num': iter_num, 'config': config, 'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
                   'provenance': {**provenance, 'git_commit': git_commit()}}
-    torch.save(checkpoint, ckpt_path + '.tmp')
-    os.replace(ckpt_path + '.tmp', ckpt_path)
+    atomic_write(ckpt_path, lambda f: torch.save(checkpoint, f))
     print(f"saving checkpoint to {ckpt_path}")
 
 # stop cleanly on SIGINT/SIGTERM: finish the step in flight, write a checkpoint, exit

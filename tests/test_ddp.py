@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from test_train import ROOT, TINY, losses, work # noqa: F401 (work is a fixture)
+from conftest import ROOT, TINY, losses
 
 def torchrun(args, cwd, check=True):
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',

@@ -1,11 +1,11 @@
 """eval_mmlu.py: prompt format, lm-eval's continuation split, shot dropping, the shortcut check, batched scores
-equal to a plain per-sequence reference, the paper-protocol figures, every data layout and every bad input.
-The MMLU-format data here is made up (three subjects, a few questions each), never the real test set."""
+equal to a plain per-sequence reference, the paper-protocol figures; eval_data.py: every data layout and every
+bad input. The MMLU-format data here is made up (three subjects, a few questions each), never the real test set."""
 import csv
 import json
 import math
 import os
-import subprocess
+import runpy
 import sys
 
 import numpy as np
@@ -14,12 +14,13 @@ import tiktoken
 import torch
 from torch.nn import functional as F
 
+import eval_data
 import eval_mmlu
 import tokenizer
-from eval_mmlu import LETTERS, encode_pair, evaluate, example, header, letter_split, load_mmlu
+from conftest import ROOT, run
+from eval_data import LETTERS, load_mmlu
+from eval_mmlu import encode_pair, evaluate, example, header, letter_split
 from model import GPT, GPTConfig
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # subject -> (dev rows, test rows); a row is question, A, B, C, D, answer letter
 FIXTURE = {
@@ -185,6 +186,10 @@ def test_shots_dropped_from_the_end_then_truncated(data_dir, compact):
     assert shots[0] == 1 and res['questions'][3]['truncated'] and shots[3] == 0
     assert st['dropped_shots'] == sum(3 - k for k in shots) and st['prompts_with_dropped_shots'] == sum(k < 3 for k in shots)
     assert st['truncated'] == 1
+    one_over = evaluate(tiny_model(compact, block_size=block - 1), compact, data, shots=1, protocol='standard', verbose=False)
+    assert one_over['questions'][0]['shots'] == 0 # one token over the window at 1 shot: that shot goes too
+    five = evaluate(tiny_model(compact), compact, data, shots=5, limit=1, protocol='standard', verbose=False)
+    assert five['questions'][0]['shots'] == 3 and five['summary']['standard']['dropped_shots'] == 0 # 3 dev rows: none dropped
 
 def test_summary_and_results_json_structure(data_dir, compact):
     res = evaluate(tiny_model(compact), compact, data_dir, shots=2, limit=2, verbose=False)
@@ -205,39 +210,52 @@ def test_summary_and_results_json_structure(data_dir, compact):
 # -----------------------------------------------------------------------------
 # the paper's protocol
 
-def constant_model(tok, logits):
-    """every position predicts softmax(logits): hidden states of zeros into a head with only a bias"""
+def bigram_model(tok, table):
+    """each position predicts softmax(table[its own token]), whatever came before: hidden states are the
+    one-hot input tokens, lm_head holds the table"""
+    V = tok.vocab_size
     model = tiny_model(tok)
-    model.hidden = lambda idx, cache=None: torch.zeros(idx.size(0), idx.size(1), model.config.n_embd)
-    model.lm_head = torch.nn.Linear(model.config.n_embd, model.config.vocab_size, bias=True)
+    model.hidden = lambda idx, cache=None: F.one_hot(idx, V).float() # (B, T, V)
+    model.lm_head = torch.nn.Linear(V, V, bias=False)
     with torch.no_grad():
-        model.lm_head.weight.zero_()
-        model.lm_head.bias.copy_(logits)
+        model.lm_head.weight.copy_(table.T) # one-hot row i @ weight.T = table[i]
     return model
 
+def constant_model(tok, logits):
+    return bigram_model(tok, logits.repeat(tok.vocab_size, 1))
+
 def test_paper_protocol_parse_rate_and_whitespace_figures(data_dir, compact):
-    space, B, nl = compact.encode(' ')[0], compact.encode('B')[0], compact.encode('\n')[0]
+    space, B, C, nl = (compact.encode(c)[0] for c in ' BC\n')
     logits = torch.full((compact.vocab_size,), -20.0)
     logits[space], logits[B], logits[nl] = 3.0, 2.0, 1.0
     p = F.softmax(logits, -1)
     res = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', verbose=False)
-    r, n = res['summary']['paper'], len(res['questions'])
+    r, qs = res['summary']['paper'], res['questions']
+    share = lambda *letters: np.mean([q['gold'] in letters for q in qs])
     # greedy answers the space: it spends its one token and fails every question, as in the paper
     assert r['accuracy'] == 0 and r['parse_rate'] == 0 and r['whitespace_first_share'] == 1
     assert math.isclose(r['mean_p_whitespace'], (p[space] + p[nl]).item(), rel_tol=1e-5)
     logits[B] = 4.0 # now 'B' wins: everything parses, right exactly where the gold is B
     res = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', samples=4, seed=3, verbose=False)
-    r, qs = res['summary']['paper'], res['questions']
-    assert r['parse_rate'] == 1 and r['whitespace_first_share'] == 0
-    assert math.isclose(r['accuracy'], np.mean([q['gold'] == 'B' for q in qs]))
+    r = res['summary']['paper']
+    assert r['parse_rate'] == 1 and r['whitespace_first_share'] == 0 and math.isclose(r['accuracy'], share('B'))
     assert len(r['samples']['runs']) == 4 and math.isclose(r['samples']['mean'], np.mean(r['samples']['runs']))
     again = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', samples=4, seed=3, verbose=False)
     assert again['summary']['paper']['samples']['runs'] == r['samples']['runs'] # seeded
-    # two generated tokens: ' B' after a leading space parses
-    logits[B], logits[space] = 2.0, 3.0
-    two = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', gen_tokens=2, verbose=False)
-    assert two['questions'][0]['paper_output'] == '  ' and two['summary']['paper']['parse_rate'] == 0
-    assert len(qs) == n
+    # B and C equally likely: greedy takes one, the sampled runs take each about half the time
+    logits[C] = 4.0
+    runs = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', samples=40, seed=3,
+                    verbose=False)['summary']['paper']['samples']
+    assert len(set(runs['runs'])) > 1 and abs(runs['mean'] - share('B', 'C') / 2) < 0.06 # 3 standard errors
+    # the space first, then 'B' after the space: one token fails, two tokens answer ' B', which parses
+    table = torch.full((compact.vocab_size, compact.vocab_size), -20.0)
+    table[:, space], table[space, B] = 3.0, 5.0
+    one = evaluate(bigram_model(compact, table), compact, data_dir, protocol='paper', verbose=False)
+    two = evaluate(bigram_model(compact, table), compact, data_dir, protocol='paper', gen_tokens=2, verbose=False)
+    assert one['questions'][0]['paper_output'] == ' ' and one['summary']['paper']['parse_rate'] == 0
+    assert two['questions'][0]['paper_output'] == ' B' and two['summary']['paper']['parse_rate'] == 1
+    assert math.isclose(two['summary']['paper']['accuracy'], share('B'))
+    assert two['summary']['paper']['whitespace_first_share'] == 1 # the first token is still the space
 
 # -----------------------------------------------------------------------------
 # data layouts
@@ -258,15 +276,15 @@ def test_jsonl_files_and_one_file_with_a_split_column(tmp_path, data_dir):
     assert load_mmlu(str(tmp_path / 'test.jsonl'), shots=3)[0] == want  # the test file, dev found beside it
     one = tmp_path / 'one' / 'all.jsonl'
     one.parent.mkdir()
-    one.write_text(''.join(json.dumps(dict(r, split=s)) + '\n' for s in ('test', 'dev') for r in records(s)))
-    assert load_mmlu(str(one), shots=3)[0] == want
+    one.write_text(''.join(json.dumps(dict(r, split=s)) + '\n' for s in ('test', 'validation', 'dev') for r in records(s)))
+    assert load_mmlu(str(one), shots=3)[0] == want # cais/mmlu's validation rows are not dev rows
 
 def test_download_through_a_datasets_like_loader(tmp_path, data_dir):
     calls = []
     def fake_load_dataset(path, name):
         calls.append((path, name))
         return {'dev': records('dev'), 'test': records('test'), 'validation': []}
-    eval_mmlu.download_mmlu(str(tmp_path / 'mmlu'), load_dataset=fake_load_dataset)
+    eval_data.download_mmlu(str(tmp_path / 'mmlu'), load_dataset=fake_load_dataset)
     assert calls == [('cais/mmlu', 'all')]
     assert load_mmlu(str(tmp_path / 'mmlu'), shots=3)[0] == load_mmlu(data_dir, shots=3)[0]
 
@@ -275,9 +293,11 @@ def test_hf_arrow_layout_and_parquet(tmp_path, data_dir):
     for s in FIXTURE:
         for split in ('dev', 'test'):
             (tmp_path / s / split).mkdir(parents=True)
-            table = pa.Table.from_pylist([r for r in records(split) if r['subject'] == s])
-            with pa.ipc.new_stream(str(tmp_path / s / split / 'data-00000-of-00001.arrow'), table.schema) as w:
-                w.write_table(table)
+            rows = [{k: v for k, v in r.items() if k != 'subject'} for r in records(split) if r['subject'] == s]
+            for shard, part in enumerate((rows[:2], rows[2:])): # two shards: the row index counts on across them
+                table = pa.Table.from_pylist(part)
+                with pa.ipc.new_stream(str(tmp_path / s / split / f'data-0000{shard}-of-00002.arrow'), table.schema) as w:
+                    w.write_table(table)
     assert load_mmlu(str(tmp_path), shots=3)[0] == load_mmlu(data_dir, shots=3)[0]
     import pyarrow.parquet # cais/mmlu's own files on the hub: all/{dev,test}-00000-of-00001.parquet
     (tmp_path / 'all').mkdir()
@@ -310,29 +330,67 @@ def test_malformed_rows_name_file_and_line(tmp_path):
     with pytest.raises(ValueError, match=rf"{path}:5: malformed row, expected 6 columns.*--skip_bad_rows"):
         load_mmlu(root, shots=3)
     data, bad = load_mmlu(root, shots=3, skip_bad_rows=True)
-    assert len(bad) == 2 and bad[1].startswith(f"{path}:6: answer 'E'") and len(data['anatomy']['test']) == 3
+    assert len(bad) == 2 and bad[1].startswith(f"{path}:6: malformed row, answer 'E'") and len(data['anatomy']['test']) == 3
     with open(tmp_path / 'test.jsonl', 'w') as f:
         f.write(json.dumps(records('test')[0]) + '\n' + json.dumps(dict(records('test')[1], answer=7)) + '\n')
     with pytest.raises(ValueError, match=r"test.jsonl:2: malformed row, answer 7 is not one of A-D"):
         load_mmlu(str(tmp_path / 'test.jsonl'), shots=0)
 
-def test_cli_end_to_end_and_bad_checkpoint(tmp_path, data_dir, compact):
+def test_malformed_records_in_one_file_are_counted_once_dev_rows_included(tmp_path):
+    # one file with a split column: a bad dev row is reported like a bad test row, each problem once
+    lines = [json.dumps(dict(r, split=sp)) for sp in ('test', 'dev') for r in records(sp)]
+    lines[1] = '{"question": "cut off'                                             # anatomy test row 1: not JSON
+    lines[-3] = json.dumps(dict(json.loads(lines[-3]), choices=['a', 'b']))           # marketing dev row 0: 2 choices
+    lines[-1] = json.dumps({'question': 'q', 'choices': list('abcd'), 'split': 'dev'}) # marketing dev row 2: no answer
+    one = tmp_path / 'all.jsonl'
+    one.write_text('\n'.join(lines) + '\n')
+    with pytest.raises(ValueError, match=r"all.jsonl:2: malformed row, not JSON .*--skip_bad_rows"):
+        load_mmlu(str(one), shots=0)
+    data, bad = load_mmlu(str(one), shots=1, skip_bad_rows=True)
+    n = len(lines)
+    assert len(bad) == 3 and bad[0].startswith(f"{one}:2: malformed row, not JSON (")
+    assert bad[1:] == [f"{one}:{n - 2}: malformed row, expected 4 choices, got 2",
+                       f"{one}:{n}: malformed row, a record needs question, choices, answer, subject (the cais/mmlu schema)"]
+    assert [q for _, q, _, _ in data['anatomy']['test']] == [r[0] for r in FIXTURE['anatomy'][1][:1] + FIXTURE['anatomy'][1][2:]]
+    assert [i for i, *_ in data['marketing']['dev']] == [1] # a row that fails its check keeps its place in the count
+
+def cli(*args):
+    """eval_mmlu.py's command line in this process -> the message it exits with, None when it finishes"""
+    argv = sys.argv
+    sys.argv = ['eval_mmlu.py', *args]
+    try:
+        runpy.run_path(os.path.join(ROOT, 'eval_mmlu.py'), run_name='__main__')
+    except SystemExit as e:
+        return e.code
+    finally:
+        sys.argv = argv
+
+def test_cli_end_to_end_and_bad_inputs(tmp_path, data_dir, compact, monkeypatch, capsys):
     model = tiny_model(compact)
     ck = {'model': model.state_dict(), 'model_args': dict(block_size=512, vocab_size=compact.vocab_size, n_layer=2,
           n_head=2, n_embd=32, embedding='random'), 'tokenizer': compact.spec, 'tokenizer_hash': compact.hash,
           'iter_num': 0, 'config': {}, 'provenance': {'git': 'test'}}
     torch.save(ck, tmp_path / 'ckpt.pt')
     out = tmp_path / 'r.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    run = lambda *a: subprocess.run([sys.executable, 'eval_mmlu.py', *a], cwd=ROOT, capture_output=True, text=True, env=env)
-    r = run(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--shots', '2', '--limit', '2', '--out', str(out))
-    assert r.returncode == 0, r.stderr
+    monkeypatch.setenv('OMP_NUM_THREADS', '1') # a tiny model gains nothing from threads on a busy machine
+    # the command as a user types it, once
+    r = run([str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--shots', '2', '--limit', '2', '--out', str(out)],
+            ROOT, script='eval_mmlu.py')
     assert 'scoring path: shortcut' in r.stdout and "' A' is not one token" in r.stdout and 'paper protocol' in r.stdout
     res = json.loads(out.read_text())
     assert res['summary']['checkpoint']['provenance'] == {'git': 'test'} and len(res['questions']) == 6
+    ref = evaluate(model, compact, data_dir, shots=2, limit=2, verbose=False)['questions'] # the flags reached evaluate
+    fields = lambda qs: [(q['subject'], q['index'], q['pred'], q['shots'], q['paper_output']) for q in qs]
+    assert fields(res['questions']) == fields(ref)
+    assert np.allclose([q['scores'] for q in res['questions']], [q['scores'] for q in ref], atol=1e-5, rtol=0)
+    # bad inputs end in one sentence starting 'error: ' (sys.exit prints it and returns status 1)
     del ck['tokenizer']
     torch.save(ck, tmp_path / 'bad.pt')
-    r = run(str(tmp_path / 'bad.pt'), '--data', data_dir)
-    assert r.returncode == 1 and r.stderr.startswith('error: ') and 'no tokenizer' in r.stderr and '\n' == r.stderr[-1]
-    r = run(str(tmp_path / 'ckpt.pt'), '--data', str(tmp_path / 'none'))
-    assert r.returncode == 1 and r.stderr.startswith('error: no MMLU data at')
+    message = cli(str(tmp_path / 'bad.pt'), '--data', data_dir)
+    assert message.startswith('error: ') and 'no tokenizer' in message and '\n' not in message
+    message = cli(str(tmp_path / 'ckpt.pt'), '--data', str(tmp_path / 'none'))
+    assert message.startswith('error: no MMLU data at') and '\n' not in message
+    message = cli(str(tmp_path / 'ckpt.pt'), '--data', data_dir) # 5 shots by default; the fixture has 3 dev rows
+    assert message.startswith('error: missing dev split for subject anatomy') and '--shots 5 needs 5 dev rows' in message
+    assert cli(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--limit', '1', '--protocol', 'paper') is None
+    assert 'paper protocol (0-shot, 1 generated token(s), greedy): accuracy' in capsys.readouterr().out

@@ -3,15 +3,18 @@ import hashlib
 import math
 import os
 import random
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 import glyphs
-from glyphs import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT
+import glyphs_report
+from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, load_tokenizer
 
 try:
     FONT = glyphs.find_font()[0]
@@ -53,29 +56,43 @@ def mixed_tok():
 @pytest.fixture(scope='module')
 def mixed():
     tok = mixed_tok()
-    return tok, glyphs.render(tok, 256, workers=1)
+    return tok, glyphs.render(tok, 256)
 
 # -----------------------------------------------------------------------------
 
 def test_shapes_norms_rank(mixed):
     tok, X = mixed
     assert X.shape == (tok.vocab_size, 32 * 32) and set(np.unique(X)) <= {0, 1}
-    for n in (64, 256, 1024):
+    for n in (64, 1024):
         emb, rank = glyphs.pca(X, n)
         assert emb.shape == (tok.vocab_size, n) and emb.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
         assert 0 < rank < tok.vocab_size
-    emb, rank = glyphs.pca(X, 1024)
     assert rank < 1024 and not emb[:, rank:].any() # components past the rank are zeroed, not noise
 
 def test_rank_of_single_characters():
     # one character = Unifont's 16x16 bitmap at exactly 2x: at most 256 directions however many pixels
     tok = ListTok([chr(c) for c in range(0x21, 0x800)])
-    X = glyphs.render(tok, 1024, workers=1)
+    X = glyphs.render(tok, 1024)
     emb, rank = glyphs.pca(X, 1024)
     assert 200 < rank <= 256
-    X64 = glyphs.render(tok, 4096, workers=1) # 64x64 cells: the same pictures, 4x the pixels
-    assert X64.shape[1] == 4096 and glyphs.pca(X64, 300)[1] == rank
+    # 64x64 cells: the same pictures doubled, which is what lets build() fit PCA on the 32 px cells
+    X64 = glyphs.render(tok, 4096)
+    assert (X64.reshape(-1, 32, 2, 32, 2) == X.reshape(-1, 32, 1, 32, 1)).all()
+    emb64, _, rank64 = glyphs.build(tok, 2048)
+    assert rank64 == rank and (emb64[:, :1024] == emb).all() and not emb64[:, 1024:].any()
+
+def test_undouble_is_plain_pca():
+    # PCA of 2x2-doubled cells equals PCA of the cells themselves: same unit rows, same rank
+    rng = np.random.RandomState(1)
+    small = (rng.rand(3000, 8, 8) < rng.rand(1, 8, 8)).astype(np.uint8)
+    small[:, 0, 0] = 0 # a pixel that never changes
+    X = small.repeat(2, axis=1).repeat(2, axis=2).reshape(3000, 256)
+    assert (glyphs.undouble(X) == small.reshape(3000, 64)).all()
+    for n in (20, 100):
+        (plain, r1), (fast, r2) = glyphs.pca(X, n), glyphs.pca(glyphs.undouble(X), n)
+        assert r1 == r2 == 63
+        np.testing.assert_allclose(fast, plain, atol=1e-5)
 
 def test_pca_matches_plain_pca():
     rng = np.random.RandomState(0)
@@ -92,18 +109,17 @@ def test_pca_matches_plain_pca():
     signs = np.sign(U[np.abs(U).argmax(0), np.arange(40)])
     np.testing.assert_allclose(emb, y * signs, atol=1e-5)
 
-def test_deterministic_across_processes(tmp_path, monkeypatch):
-    tok = ListTok([chr(c) for c in range(0x20, 0x20 + 5000)] + ['the', 'ae\u0301'])
-    one = glyphs.glyph_embeddings(tok, 128, cache=False, workers=1)
-    two = glyphs.glyph_embeddings(tok, 128, cache=False, workers=2) # 3 chunks over 2 spawned processes
-    assert one.tobytes() == two.tobytes()
-    paper1 = glyphs.render(tok, 128, 'paper', workers=1)
-    paper2 = glyphs.render(tok, 128, 'paper', workers=2)
-    assert paper1.tobytes() == paper2.tobytes()
-    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path))
-    cached = glyphs.glyph_embeddings(tok, 128, workers=1)
-    assert cached.tobytes() == one.tobytes() and len(os.listdir(tmp_path)) == 1
-    assert glyphs.glyph_embeddings(tok, 128).tobytes() == one.tobytes()
+def test_same_bits_every_time(tmp_path, monkeypatch):
+    tok = ListTok([chr(c) for c in range(0x20, 0x20 + 3000)] + ['the', 'ae\u0301', '<|x|>'], [KIND_TEXT] * 3002 + [KIND_SPECIAL])
+    one = glyphs.glyph_embeddings(tok, 128, cache=False)
+    assert glyphs.render(tok, 128, 'paper').tobytes() == glyphs.render(tok, 128, 'paper').tobytes()
+    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'cache'))
+    built = glyphs.glyph_embeddings(tok, 128) # built again, and written to the cache: one file, no temporary left
+    assert built.tobytes() == one.tobytes()
+    assert os.listdir(tmp_path / 'cache') == [os.path.basename(glyphs.cache_path(glyphs.glyph_key(tok, 128)))]
+    monkeypatch.setattr(glyphs, 'build', None) # from now on only the cache can answer
+    cached = glyphs.glyph_embeddings(tok, 128)
+    assert cached.dtype == np.float32 and cached.tobytes() == one.tobytes()
 
 def test_cache_key_mismatch_rebuilds(tmp_path, monkeypatch):
     monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path))
@@ -112,7 +128,7 @@ def test_cache_key_mismatch_rebuilds(tmp_path, monkeypatch):
     assert len({key, glyphs.glyph_key(tok, 64), glyphs.glyph_key(tok, 32, 'paper'),
                 glyphs.glyph_key(ListTok(tok.texts[:-1]), 32)}) == 4
     path = glyphs.cache_path(key)
-    glyphs.save_cache(path, np.zeros((tok.vocab_size, 32), np.float32), 'not-' + key) # a stale entry
+    np.savez(path, emb=np.zeros((tok.vocab_size, 32), np.float32), key='not-' + key) # a stale entry
     emb = glyphs.glyph_embeddings(tok, 32)
     assert np.abs(np.linalg.norm(emb, axis=1) - 1).max() < 1e-5 # rebuilt, not the zeros
     with np.load(path) as f:
@@ -121,19 +137,19 @@ def test_cache_key_mismatch_rebuilds(tmp_path, monkeypatch):
 def test_invisible_bytes_specials_distinct(mixed):
     tok, X = mixed
     rows = {X[i].tobytes(): i for i in range(tok.vocab_size) if tok.kinds[i] != KIND_PLACEHOLDER}
-    r = glyphs.collision_report(tok, X)
+    r = glyphs_report.collision_report(tok, X)
     assert r['invisible_special_shared'] == 0
     for i, t in enumerate(tok.texts):
         if tok.kinds[i] in (KIND_BYTE, KIND_SPECIAL) or t in INVISIBLE:
             assert X[i].any(), f"{t!r} renders blank"
             assert rows[X[i].tobytes()] == i, f"{t!r} looks like {tok.texts[rows[X[i].tobytes()]]!r}"
     # the paper's recipe does have this flaw: space and newline look the same (both blank)
-    P = glyphs.render(ListTok([' ', '\n', 'a']), 32, 'paper', workers=1)
+    P = glyphs.render(ListTok([' ', '\n', 'a']), 32, 'paper')
     assert P[0].tobytes() == P[1].tobytes()
 
 def test_combining_marks_render(mixed):
     tok, X = mixed
-    circle = glyphs.render(ListTok(['\u25cc']), 32, workers=1)[0]
+    circle = glyphs.render(ListTok(['\u25cc']), 32)[0]
     for m in MARKS:
         cell = X[tok.texts.index(m)]
         assert (cell & ~circle).any(), f"U+{ord(m):04X} draws nothing but the dotted circle"
@@ -144,13 +160,13 @@ def test_combining_marks_render(mixed):
 def test_multichar_tokens_keep_their_shape(mixed):
     tok, X = mixed
     cell = X[tok.texts.index('the')].reshape(32, 32)
-    one = {c: glyphs._glyph1x(glyphs._open((FONT,), 16), ord(c))[0][:, :8] for c in 'the'}
+    one = {c: glyphs._glyph1x(glyphs.open_fonts((FONT,), 16), ord(c))[0][:, :8] for c in 'the'}
     # one row of three 8 px glyphs, centred: Unifont's own pixels, nothing squeezed away
     assert (cell[8:24, 4:28] == np.concatenate([one[c] for c in 'the'], axis=1)).all()
     assert not cell[:8].any() and not cell[24:].any()
     rng = random.Random(0)
     words = sorted({''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rng.randint(2, 5))) for _ in range(300)})
-    W = glyphs.render(ListTok(words), 64, workers=1)
+    W = glyphs.render(ListTok(words), 64)
     assert len({w.tobytes() for w in W}) == len(words)
 
 def _reference_bits(text, big=False):
@@ -191,7 +207,7 @@ def _reference_bits(text, big=False):
 @pytest.mark.parametrize('big', [False, True])
 def test_paper_recipe_is_the_reference(big):
     texts = ['A', 'g', 'BC', 'xyz', '中', '中国', '\n', ' ', 'e\u0301', 'a\u0301b', '<0xE4>', '<|endoftext|>', 'Ωж']
-    X = glyphs.paper_cells(texts, (FONT, None), 32, big, workers=1) # big: > 65,536 ids, the 131k parameters
+    X = glyphs.paper_cells(texts, (FONT, None), 32, big) # big: > 65,536 ids, the 131k parameters
     for i, t in enumerate(texts):
         assert (X[i] == _reference_bits(t, big)).all(), t
 
@@ -209,27 +225,73 @@ def test_paper_transform_is_fixed():
 
 def test_collision_report_homoglyphs(mixed):
     tok, X = mixed
-    r = glyphs.collision_report(tok, X)
+    r = glyphs_report.collision_report(tok, X)
     assert r['ids'] == tok.vocab_size and r['largest'] == 100 # the blank placeholders
     a = [tok.texts.index(c) for c in 'A\u0410\u0391'] # Latin A, Cyrillic A, Greek Alpha: one Unifont glyph
     assert sorted(a) in [sorted(g) for g in r['examples']]
     assert r['ids_in_groups'] == sum(len(g) for g in r['examples'])
     assert r['distinct'] == len({x.tobytes() for x in X})
 
-def test_unicode_tokenizer_end_to_end():
-    tokenizer = pytest.importorskip('tokenizer')
-    tok = tokenizer.load_tokenizer('unicode')
-    X = glyphs.render(tok, 64)
-    r = glyphs.collision_report(tok, X)
+@pytest.fixture(scope='module')
+def unicode32():
+    """the 65,536-id tokenizer, its cells and its n_embd 32 matrix, built here once"""
+    tok = load_tokenizer('unicode')
+    X = glyphs.render(tok, 32)
+    return tok, X, *glyphs.pca(X, 32)
+
+def test_unicode_tokenizer_end_to_end(unicode32):
+    tok, X, emb, rank = unicode32
+    r = glyphs_report.collision_report(tok, X)
     assert r['invisible_special_shared'] == 0 and r['largest'] == int((tok.kinds == KIND_PLACEHOLDER).sum())
     assert r['ids_in_groups'] < 0.025 * tok.vocab_size # homoglyphs only
-    emb, rank = glyphs.pca(X, 64)
-    assert emb.shape == (65536, 64) and rank == 256
+    assert emb.shape == (65536, 32) and rank == 256 # one character: a 16x16 bitmap at 2x
+
+FIRST_SCRIPT = """import glyphs
+from tokenizer import load_tokenizer
+print(glyphs.glyph_embeddings(load_tokenizer('unicode'), 32).shape)
+"""
+
+def test_any_caller_no_main_guard(tmp_path, unicode32):
+    """a reader's first experiment, saved as a file and piped to `python -`: no main guard, and
+    nothing may need one (spawned workers re-import __main__). A subprocess is the point here."""
+    (tmp_path / 'first.py').write_text(FIRST_SCRIPT)
+    procs = {}
+    for how, args in [('file', [str(tmp_path / 'first.py')]), ('stdin', ['-'])]:
+        # each its own empty cache in tmp_path, so both build; PYTHONPATH as if the file sat in the repository
+        env = dict(os.environ, GLYPHGPT_CACHE=str(tmp_path / how), PYTHONPATH=ROOT)
+        procs[how] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tok, _, emb, _ = unicode32 # what this process computed
+    name = os.path.basename(glyphs.cache_path(glyphs.glyph_key(tok, 32)))
+    for how, proc in procs.items():
+        out, err = proc.communicate(FIRST_SCRIPT if how == 'stdin' else None, timeout=120)
+        assert proc.returncode == 0 and out == '(65536, 32)\n', (how, err[-2000:])
+        with np.load(tmp_path / how / name) as f: # another process, the same bits
+            assert f['emb'].tobytes() == emb.tobytes(), how
+
+def test_command_line(tmp_path, monkeypatch, capsys):
+    tok = ListTok(list('Helo, wrd\n') + ['\u0410', 'A'])
+    monkeypatch.setattr(glyphs_report, 'load_tokenizer', lambda spec: tok)
+    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'cache'))
+    glyphs_report.main(['--n_embd', '16', '--preview', 'Hello', '--png', str(tmp_path / 'p.png'),
+                        '--out', str(tmp_path / 'wte.npy')])
+    out = capsys.readouterr().out
+    assert 'glyph embedding list x 16 (default): (12, 16)' in out and "'\u0410' U+0410 = 'A' U+0041" in out
+    assert "'H' U+0048 " in out and Image.open(tmp_path / 'p.png').size[1] == 5 * (32 + 40)
+    monkeypatch.setattr(glyphs, 'build', None) # the command wrote the cache, and --out the same matrix
+    assert (np.load(tmp_path / 'wte.npy') == glyphs.glyph_embeddings(tok, 16)).all()
+    monkeypatch.undo()
+    monkeypatch.setattr(glyphs_report, 'load_tokenizer', lambda spec: tok)
+    monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'none'))
+    glyphs_report.main(['--n_embd', '16', '--recipe', 'paper', '--no_cache'])
+    assert '(paper)' in capsys.readouterr().out and not os.path.exists(tmp_path / 'none')
+    with pytest.raises(SystemExit, match='error: font file /nonexistent.otf does not exist'):
+        glyphs_report.main(['--n_embd', '16', '--font', '/nonexistent.otf'])
 
 def test_preview_writes_png(tmp_path, capsys):
     tok = ListTok(list('Hello, wrd\n') + ['\u0410'])
     emb = glyphs.glyph_embeddings(tok, 16, cache=False)
-    glyphs.preview(tok, emb, glyphs.render(tok, 16), 'Hello\n', str(tmp_path / 'p.png'), k=3)
+    glyphs_report.preview(tok, emb, glyphs.render(tok, 16), 'Hello\n', str(tmp_path / 'p.png'), k=3)
     assert Image.open(tmp_path / 'p.png').size[1] == 6 * (32 + 40)
     assert "'H' U+0048" in capsys.readouterr().out
 

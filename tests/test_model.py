@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from model import GPT, GPTConfig, KVCache, apply_rotary, rotary_real
+from model import GPT, GPTConfig, KVCache, apply_rotary
 
 V, C = 512, 64
 
@@ -147,13 +147,31 @@ def test_ignore_index_and_output_shapes():
     ref = torch.nn.functional.cross_entropy(logits[:, 1::2].reshape(-1, V), y[:, 1::2].reshape(-1))
     assert loss.item() == pytest.approx(ref.item(), rel=1e-5)
 
-def test_param_count_and_flops_exclude_the_input_embedding():
-    cfg = tiny('trainable')
-    a, b = GPT(cfg), GPT(tiny('binary'))
-    assert a.get_num_params() == b.get_num_params()
-    blocks = sum(p.numel() for p in a.transformer.h.parameters())
-    assert a.get_num_params() == blocks + V * C + sum(p.numel() for p in a.transformer.ln_f.parameters())
-    assert a.flops_per_token() == 6 * (blocks + V * C) + 12 * cfg.n_layer * C * cfg.block_size
+def test_param_count_excludes_the_input_embedding():
+    a, b = GPT(tiny('trainable')), GPT(tiny('binary'))
+    assert a.get_num_params() == b.get_num_params() > 0
+    assert sum(p.numel() for p in a.parameters()) - a.get_num_params() == V * C # the trainable wte
+
+def test_flops_per_token_match_counted_matmuls():
+    # count what forward + backward really multiply (the math attention kernel, which FlopCounterMode sees,
+    # computes the full T x T scores as the PaLM formula assumes); layer norms and the lookup are not matmuls
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+    for embedding in ('trainable', 'glyph'):
+        model = GPT(tiny(embedding), wte=glyph_like() if embedding == 'glyph' else None)
+        x, y = batch()
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+            model(x, y)[1].backward()
+        assert model.flops_per_token() * x.numel() == pytest.approx(counter.get_total_flops(), rel=0.01)
+
+def test_state_dict_keys_and_shapes_are_pinned():
+    # checkpoints written by earlier versions must keep loading: these names and shapes are the format
+    model = GPT(tiny('glyph', n_layer=1), wte=glyph_like())
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {
+        'transformer.wte.weight': (V, C), 'transformer.h.0.ln_1.weight': (C,),
+        'transformer.h.0.attn.c_attn.weight': (3 * C, C), 'transformer.h.0.attn.c_proj.weight': (C, C),
+        'transformer.h.0.ln_2.weight': (C,), 'transformer.h.0.mlp.c_fc.weight': (4 * C, C),
+        'transformer.h.0.mlp.c_proj.weight': (C, 4 * C), 'transformer.ln_f.weight': (C,), 'lm_head.weight': (V, C)}
 
 def test_rotary_scores_depend_on_distance_only():
     model = GPT(tiny('random'))
@@ -164,11 +182,6 @@ def test_rotary_scores_depend_on_distance_only():
     assert score(5, 3) == pytest.approx(score(15, 13), abs=1e-5)
     assert score(5, 3) == pytest.approx(score(31, 29), abs=1e-5)
     assert abs(score(5, 3) - score(5, 4)) > 1e-3 # and it does depend on the distance
-
-def test_rotary_compiled_form_equals_the_eager_one():
-    model = GPT(tiny('random'))
-    x = torch.randn(2, 32, 8, C // 4)
-    assert torch.allclose(apply_rotary(x, model.rope), rotary_real(x, model.rope), atol=1e-6)
 
 # -----------------------------------------------------------------------------
 # generation

@@ -1,8 +1,8 @@
-"""prepare.py: shard headers, dtype, document separators, the split, token bytes, streaming, bad input."""
+"""prepare.py: shard headers, dtype, document separators, the split, token bytes, streaming, bad input;
+prepare_parallel.py: the same shards as prepare.py's plain path."""
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import types
 import zlib
@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 import prepare
+import prepare_parallel
 import tokenizer
+from conftest import run
 from prepare import MAGIC, read_shard, write_shard
 from tokenizer import load_tokenizer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = [f"Document {i}: In the beginning God created the heaven and the earth. "
         f"В начале сотворил Бог небо и землю {i}. 起初，神创造天地 {i}。 😀\n" for i in range(60)]
 
@@ -55,7 +56,7 @@ def test_header_round_trip(tmp_path, uni):
         assert got.dtype == dtype and got.tolist() == tokens.tolist()
         with pytest.raises(ValueError): # read-only: train.py cannot damage its data
             got[0] = 1
-        assert not os.path.exists(path + '.tmp')
+    assert [f for f in os.listdir(tmp_path) if f.endswith('.tmp')] == []
 
 def test_read_shard_errors(tmp_path, uni):
     path = str(tmp_path / 's.bin')
@@ -119,14 +120,15 @@ def test_shard_size_and_spanning_documents(tmp_path, uni):
     assert docs_of(shard_tokens(str(tmp_path), meta, 'train'), uni) == DOCS[:-1]
 
 def test_deterministic_split(tmp_path, uni):
-    permille = 200
+    permille = sorted(zlib.crc32(d.encode()) % 1000 for d in DOCS)[len(DOCS) // 4] # one document sits on the boundary
     want_val = [d for d in DOCS if zlib.crc32(d.encode()) % 1000 < permille]
     assert 0 < len(want_val) < len(DOCS)
-    metas = [prepare.prepare(pairs(DOCS, permille), str(tmp_path / run), uni, verbose=False) for run in 'ab']
-    assert metas[0]['documents'] == dict(train=len(DOCS) - len(want_val), val=len(want_val))
-    assert docs_of(shard_tokens(str(tmp_path / 'a'), metas[0], 'val'), uni) == want_val
-    for f in metas[0]['shards']['train'] + metas[0]['shards']['val']:
-        assert open(tmp_path / 'a' / f, 'rb').read() == open(tmp_path / 'b' / f, 'rb').read()
+    meta = prepare.prepare(pairs(DOCS, permille), str(tmp_path / 'a'), uni, verbose=False)
+    assert meta['documents'] == dict(train=len(DOCS) - len(want_val), val=len(want_val))
+    assert docs_of(shard_tokens(str(tmp_path / 'a'), meta, 'val'), uni) == want_val
+    # the text alone decides: in another order, after other documents, a document keeps its side
+    meta = prepare.prepare(pairs(['other', 'docs', 'first'] + DOCS[::-1], permille), str(tmp_path / 'b'), uni, verbose=False)
+    assert [d for d in docs_of(shard_tokens(str(tmp_path / 'b'), meta, 'val'), uni) if d in DOCS] == want_val[::-1]
 
 def test_token_bytes_bookkeeping(tmp_path, compact):
     docs = DOCS + ["bytes the tokenizer never saw: ☃ ∮ ✈ 𝄞", "<|endoftext|> is text here"]
@@ -161,7 +163,7 @@ def test_streaming_records_with_budget(tmp_path, uni):
     assert meta['documents']['val'] >= 1
 
 # -----------------------------------------------------------------------------
-# local files: the workers read byte ranges of them
+# local files: prepare_parallel's workers read byte ranges of them, and must write what the plain path does
 
 def test_file_ranges_cut_where_split_does(tmp_path):
     rng = np.random.default_rng(0) # runs of overlapping separators ('\n\n\n' split on '\n\n') included
@@ -171,48 +173,69 @@ def test_file_ranges_cut_where_split_does(tmp_path):
             path = str(tmp_path / 'a.txt')
             open(path, 'w', encoding='utf-8').write(text)
             size = int(rng.integers(1, 40))
-            ranges = prepare.file_ranges(path, sep, size)
+            ranges = prepare_parallel.file_ranges(path, sep, size)
             assert ranges[0][1] == 0 and ranges[-1][2] == len(text.encode())
-            docs = [d for _, a, b in ranges for d in prepare.read_txt(path, sep, prepare.new_stats(), a, b)]
+            docs = [d for _, a, b in ranges for d in prepare.read_file(path, None, sep, prepare.new_stats(), a, b)]
             assert docs == text.split(sep), (sep, text, size, ranges)
 
-def test_plain_txt_fast_path_equals_splitting_strings(uni):
+def test_plain_txt_fast_path_equals_split_docs(uni):
     files = prepare.Files(['unused'], '\n%\n', None, 300)
     docs = ['plain', '', '  indented', '\u3000\u2003', '\x1c ', '「quote」', 'Ж', ' \t', 'x' * 100, '\n'] + DOCS
     fast, slow = prepare.new_stats(), prepare.new_stats()
-    is_val, nbytes, text = prepare.plain_txt('\n%\n'.join(docs).encode(), files, fast)
-    want_val, want_texts, want_bytes = prepare.split_list(docs, 300, slow)
-    assert (is_val, nbytes) == (want_val, want_bytes)
+    is_val, nbytes, text = prepare_parallel.plain_txt('\n%\n'.join(docs).encode(), files, fast)
+    want = list(prepare.split_docs(docs, 300, slow))
+    want_val, want_bytes, _ = prepare.encode_pairs(want, uni)
+    assert (is_val, nbytes) == (want_val.tolist(), want_bytes.tolist())
     assert fast['empty'] == slow['empty'] == 5 and any(is_val) and not all(is_val)
-    assert text == ''.join(t + '<|endoftext|>' for t in want_texts)
-    assert uni.encode_joined(text).tolist() == uni.encode_flat(want_texts).tolist()
+    assert text == ''.join(t + '<|endoftext|>' for _, t in want)
+    assert uni.encode_joined(text).tolist() == uni.encode_flat([t for _, t in want]).tolist()
     # what it leaves to the general path: special-token text, bytes that are not UTF-8
-    assert prepare.plain_txt(b'a<|endoftext|>b', files, fast) is None and prepare.plain_txt(b'a\xffb', files, fast) is None
+    assert prepare_parallel.plain_txt(b'a<|endoftext|>b', files, fast) is None
+    assert prepare_parallel.plain_txt(b'a\xffb', files, fast) is None
 
-def test_files_read_by_workers_equal_reading_here(tmp_path, uni, monkeypatch):
-    monkeypatch.setattr(prepare, 'BATCH_BYTES', 300) # many small tasks, each file cut in many ranges
+@pytest.mark.parametrize('sep', ['\n%\n', '\n\n']) # DOCS end in '\n': joined on '\n\n', runs of '\n\n\n'
+def test_workers_write_the_plain_paths_shards(tmp_path, uni, monkeypatch, sep):
+    monkeypatch.setattr(prepare_parallel, 'BATCH_BYTES', 300) # many small tasks, each file cut in many ranges
+    monkeypatch.setattr(prepare, 'BATCH_DOCS', 7) # and the plain path in many batches too
     (tmp_path / 'in').mkdir()
-    (tmp_path / 'in' / 'a.txt').write_bytes('\n%\n'.join(DOCS[:25]).encode() + b'\n%\n\xff\xfe broken\n%\n\n%\n')
-    lines = [json.dumps({'text': d}) for d in DOCS[25:50]] + ['not json', json.dumps({'body': 'x'})]
-    (tmp_path / 'in' / 'b.jsonl').write_text('\n'.join(lines) + '\n')
-    for i, d in enumerate(DOCS[50:]):
-        (tmp_path / 'in' / f'c{i}.txt').write_text(d)
-    files = prepare.Files(prepare.input_files([str(tmp_path / 'in')]), '\n%\n', 'text', 300)
-    assert len(list(prepare.file_tasks(files))) > 10
-    stats = prepare.new_stats()
-    here = prepare.prepare(list(prepare.file_pairs(files, stats)), str(tmp_path / 'here'), uni, stats=stats, verbose=False)
+    bad = [b'\xff\xfe broken \xe4\xb8', b'', b' \t', '\u3000'.encode(), b'<|endoftext|> as text', b'\n']
+    (tmp_path / 'in' / 'a.txt').write_bytes(sep.encode().join([d.encode() for d in DOCS[:25]] + bad))
+    lines = [json.dumps({'text': d}) for d in DOCS[25:50]] + ['not json', json.dumps({'body': 'x'}), json.dumps({'text': ' '})]
+    (tmp_path / 'in' / 'b.jsonl').write_bytes('\n'.join(lines).encode() + b'\n\xff\n')
+    for i, d in enumerate(DOCS[50:]): # one document per file, one of them empty
+        (tmp_path / 'in' / f'c{i}.txt').write_text(d if i else '')
+    files = prepare.Files(prepare.input_files([str(tmp_path / 'in')]), sep, 'text', 300)
+    assert len(list(prepare_parallel.file_tasks(files))) > 10
+    plain = prepare.prepare(files, str(tmp_path / 'plain'), uni, verbose=False, parallel=False)
+    assert plain['skipped'] == dict(bad_json=2, missing_field=1, replaced_bytes=4 + 1, empty=4 + 1 + 1)
     for workers, thread_cores in [('threads', 64), ('processes', 0)]: # os.cpu_count() decides between them
-        monkeypatch.setattr(prepare, 'THREAD_CORES', thread_cores)
+        monkeypatch.setattr(prepare_parallel, 'THREAD_CORES', thread_cores)
         stats = prepare.new_stats()
-        there = prepare.prepare(files, str(tmp_path / workers), uni, stats=stats, verbose=False)
+        fast = prepare.prepare(files, str(tmp_path / workers), uni, stats=stats, verbose=False)
         for k in ('tokens', 'documents', 'bytes', 'skipped', 'shards'):
-            assert here[k] == there[k], (workers, k)
-        assert there['skipped'] == dict(bad_json=1, missing_field=1, replaced_bytes=2, empty=2) # '\n%\n\n%\n' at the end: 2
+            assert plain[k] == fast[k], (workers, k)
+        for f in fast['shards']['train'] + fast['shards']['val']:
+            assert (tmp_path / 'plain' / f).read_bytes() == (tmp_path / workers / f).read_bytes(), (workers, f)
         assert 0.9 < stats['read'] / stats['total'] <= 1 # for the ETA: all but the separators between ranges
-        for f in there['shards']['train'] + there['shards']['val']:
-            assert open(tmp_path / 'here' / f, 'rb').read() == open(tmp_path / workers / f, 'rb').read()
-    assert sorted(docs_of(shard_tokens(str(tmp_path / 'processes'), there, 'train'), uni) +
-                  docs_of(shard_tokens(str(tmp_path / 'processes'), there, 'val'), uni)) == sorted(DOCS + ['\ufffd\ufffd broken'])
+    # and the plain path is str.split: every document there, in order (the last train one may be in val)
+    text = (tmp_path / 'in' / 'a.txt').read_bytes().decode('utf-8', 'replace')
+    want = [d for d in text.split(sep) + DOCS[25:50] + DOCS[51:] if d.strip()]
+    got = docs_of(shard_tokens(str(tmp_path / 'plain'), plain, 'train'), uni)
+    assert sorted(got + docs_of(shard_tokens(str(tmp_path / 'plain'), plain, 'val'), uni)) == sorted(want)
+    assert got == [d for d in want if d in got]
+
+def test_workers_on_a_stream_write_the_plain_paths_shards(tmp_path, uni, monkeypatch):
+    monkeypatch.setattr(prepare_parallel, 'BATCH_BYTES', 300) # a stream is read here, its texts go to the workers
+    docs = DOCS + ['', ' \n', '<|endoftext|> as text', 'a lone surrogate \ud800 here'] + DOCS[::-1]
+    plain = prepare.prepare(pairs(docs, 300), str(tmp_path / 'plain'), uni, verbose=False, parallel=False)
+    for workers, thread_cores in [('threads', 64), ('processes', 0)]:
+        monkeypatch.setattr(prepare_parallel, 'THREAD_CORES', thread_cores)
+        fast = prepare.prepare(pairs(docs, 300), str(tmp_path / workers), uni, verbose=False)
+        for k in ('tokens', 'documents', 'bytes', 'shards'):
+            assert plain[k] == fast[k], (workers, k)
+        for f in fast['shards']['train'] + fast['shards']['val']:
+            assert (tmp_path / 'plain' / f).read_bytes() == (tmp_path / workers / f).read_bytes(), (workers, f)
+    assert plain['documents']['train'] + plain['documents']['val'] == len(docs) - 2
 
 def test_hf_without_datasets_or_offline(monkeypatch):
     monkeypatch.setitem(sys.modules, 'datasets', None)
@@ -238,9 +261,9 @@ def test_missing_and_empty_input(tmp_path, uni):
     (tmp_path / 'empty.txt').write_text('')
     (tmp_path / 'blank.txt').write_text(' \n\n ')
     stats = prepare.new_stats()
-    texts = prepare.read_files(prepare.input_files([str(tmp_path / '*.txt')]), 'text', None, stats)
+    files = prepare.Files(prepare.input_files([str(tmp_path / '*.txt')]), None, 'text', 5)
     with pytest.raises(ValueError, match='holds no text.*2 empty documents'):
-        prepare.prepare(prepare.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats, verbose=False)
+        prepare.prepare(files, str(tmp_path / 'out'), uni, stats=stats, verbose=False)
     assert not os.path.exists(tmp_path / 'out' / 'meta.json')
 
 def test_one_document_is_not_enough(tmp_path, uni):
@@ -250,7 +273,7 @@ def test_one_document_is_not_enough(tmp_path, uni):
 def test_txt_separator_and_non_utf8(tmp_path, uni):
     (tmp_path / 'a.txt').write_bytes('first one\n%\nsecond\n%\n\n%\nthird'.encode() + b' \xff\xfe bad \xe4\xb8')
     stats = prepare.new_stats()
-    texts = list(prepare.read_files([str(tmp_path / 'a.txt')], 'text', '\n%\n', stats))
+    texts = list(prepare.read_file(str(tmp_path / 'a.txt'), 'text', '\n%\n', stats))
     assert texts == ['first one', 'second', '', 'third \ufffd\ufffd bad \ufffd'] and stats['replaced_bytes'] == 4
     meta = prepare.prepare(prepare.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats, verbose=False)
     assert meta['skipped']['replaced_bytes'] == 4 and meta['skipped']['empty'] == 1
@@ -261,12 +284,12 @@ def test_bad_json_lines_and_missing_field(tmp_path, uni):
              json.dumps({'body': 'other field'}), json.dumps({'text': None}), '']
     (tmp_path / 'a.jsonl').write_text('\n'.join(lines) + '\n')
     stats = prepare.new_stats()
-    texts = list(prepare.read_files([str(tmp_path / 'a.jsonl')], 'text', None, stats))
+    texts = list(prepare.read_file(str(tmp_path / 'a.jsonl'), 'text', None, stats))
     assert texts == DOCS[:5]
     assert (stats['bad_json'], stats['missing_field']) == (2, 3)
     assert '2 lines that are not JSON (skipped), 3 records without' in prepare.skipped_note(stats)
     stats = prepare.new_stats() # the wrong field everywhere: the error names the fix
-    texts = prepare.read_files([str(tmp_path / 'a.jsonl')], 'content', None, stats)
+    texts = prepare.read_file(str(tmp_path / 'a.jsonl'), 'content', None, stats)
     with pytest.raises(ValueError, match="holds no text.*'content' \\(skipped; see --text_field\\)"):
         prepare.prepare(prepare.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats,
                         text_field='content', verbose=False)
@@ -276,7 +299,7 @@ def test_parquet_without_pyarrow(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'pyarrow.parquet', None)
     (tmp_path / 'a.parquet').write_bytes(b'PAR1')
     with pytest.raises(RuntimeError, match='pip install pyarrow'):
-        list(prepare.read_files([str(tmp_path / 'a.parquet')], 'text', None, prepare.new_stats()))
+        list(prepare.read_file(str(tmp_path / 'a.parquet'), 'text', None, prepare.new_stats()))
 
 def test_refuses_shards_of_another_tokenizer(tmp_path, uni, compact):
     out = str(tmp_path / 'd')
@@ -300,21 +323,25 @@ def test_interrupted_run_is_not_complete(tmp_path, uni):
     assert [f for f in os.listdir(tmp_path) if f.endswith('.tmp')] == []
     with pytest.raises(FileNotFoundError, match='no meta.json'):
         prepare.load_meta(str(tmp_path))
+    # a run killed while writing leaves util.atomic_write's temporary files: the next run removes them
+    for f in ['train_000009.bin.123.tmp', 'val_000000.bin.4567.tmp']:
+        (tmp_path / f).write_bytes(b'')
+    prepare.prepare(pairs(DOCS), str(tmp_path), uni, verbose=False)
+    assert sorted(os.listdir(tmp_path)) == ['meta.json', 'token_bytes.npy', 'tokenizer.json', 'train_000000.bin', 'val_000000.bin']
 
 # -----------------------------------------------------------------------------
 # the command line
 
-def run(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, os.path.join(ROOT, 'prepare.py'), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+def cli(*args, cwd):
+    return run(list(args), cwd, check=False, script='prepare.py')
 
 def test_cli_end_to_end(tmp_path):
     (tmp_path / 'in').mkdir()
     for i, d in enumerate(DOCS[:20]):
         (tmp_path / 'in' / f'{i:02d}.txt').write_text(d)
     (tmp_path / 'in' / 'more.jsonl').write_text('\n'.join(json.dumps({'body': d}) for d in DOCS[20:]) + '\nnot json\n')
-    r = run('--name', 'tiny', '--input', str(tmp_path / 'in'), '--text_field', 'body', '--tokenizer', 'train',
-            '--vocab_size', '512', '--data_dir', str(tmp_path / 'data'))
+    r = cli('--name', 'tiny', '--input', str(tmp_path / 'in'), '--text_field', 'body', '--tokenizer', 'train',
+            '--vocab_size', '512', '--data_dir', 'data', cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert 'MB/s' in r.stdout and 'bad input: 1 lines that are not JSON' in r.stdout
     out = str(tmp_path / 'data' / 'tiny')
@@ -325,8 +352,9 @@ def test_cli_end_to_end(tmp_path):
     assert tok.vocab_size == 512 and tok.hash == meta['tokenizer_hash']
     assert sorted(docs_of(np.concatenate([shard_tokens(out, meta, 'train'), shard_tokens(out, meta, 'val')]), tok)) == sorted(DOCS)
     # run again: the tokenizer it wrote is reused; another tokenizer is refused with one sentence
-    assert run('--name', 'tiny', '--input', str(tmp_path / 'in' / '0*.txt'), '--data_dir', str(tmp_path / 'data')).returncode == 0
-    r = run('--name', 'tiny', '--input', str(tmp_path / 'in'), '--tokenizer', 'unicode', '--data_dir', str(tmp_path / 'data'))
+    r = cli('--name', 'tiny', '--input', str(tmp_path / 'in' / '0*.txt'), cwd=tmp_path)
+    assert r.returncode == 0 and 'training' not in r.stdout and prepare.load_meta(out)['tokenizer_hash'] == tok.hash
+    r = cli('--name', 'tiny', '--input', str(tmp_path / 'in'), '--tokenizer', 'unicode', cwd=tmp_path)
     assert r.returncode == 1 and r.stderr.startswith('error: ') and r.stderr.count('\n') == 1 and '--overwrite' in r.stderr
 
 def test_cli_bad_input_one_sentence(tmp_path):
@@ -334,6 +362,6 @@ def test_cli_bad_input_one_sentence(tmp_path):
                         (['--input', str(tmp_path)], '--name'),
                         (['--name', 'x', '--hf', 'HuggingFaceFW/fineweb-edu', '--tokenizer', 'unicode'],
                          'pip install datasets' if importlib.util.find_spec('datasets') is None else 'offline')]:
-        r = run(*args, '--data_dir', str(tmp_path / 'data'))
+        r = cli(*args, cwd=tmp_path)
         assert r.returncode == 1 and r.stderr.startswith('error: ') and words in r.stderr, r.stderr
         assert r.stderr.count('\n') == 1 # one sentence, no traceback

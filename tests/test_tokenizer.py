@@ -1,18 +1,19 @@
-"""tokenizer.py: lossless round trips, layouts, the training limits, specials, bad input."""
+"""tokenizer.py and tokenizer_train.py: lossless round trips, layouts, fast paths equal to plain ones,
+stable hashes, the training limits, specials, bad input."""
 import json
 import os
 import random
-import subprocess
-import sys
+from collections import Counter
 
 import numpy as np
 import pytest
 import tiktoken
 
 import tokenizer
+import tokenizer_train
+from conftest import run
 from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, load_tokenizer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXT = ("In the beginning God created the heaven and the earth. And the earth was without form.\n"
         "В начале сотворил Бог небо и землю. Земля же была безвидна и пуста.\n"
         "起初，神创造天地。地是空虚混沌，渊面黑暗。\n") * 20
@@ -63,25 +64,32 @@ def test_round_trip_random_strings(trained, unicode_tok):
             assert all(0 <= i < tok.vocab_size for i in ids)
         assert tok.encode_batch(strings) == [tok.encode(s) for s in strings]
 
-def test_encode_batch_equals_encode_on_many_documents(trained):
-    rng = random.Random(1)
-    docs = [TEXT[rng.randrange(len(TEXT)):][:rng.randrange(200)] for _ in range(3000)]
-    assert trained.encode_batch(docs) == [trained.encode(d) for d in docs]
+def test_encode_flat_equals_the_plain_loop_on_any_threads(trained, monkeypatch):
+    rng = random.Random(1) # enough text for several groups, some with characters it does not know
+    docs = [TEXT[rng.randrange(len(TEXT)):][:rng.randrange(200)] + random_string(rng, rng.randrange(3))
+            for _ in range(3000)]
+    docs = [tokenizer.SURROGATE.sub('', d) for d in docs] # surrogates would take the slow path
+    assert sum(map(len, docs)) > 3 * tokenizer.GROUP_CHARS
+    plain = [i for d in docs for i in trained.encode(d) + [trained.eot]]
+    pools = []
+    class Pool(tokenizer.ThreadPoolExecutor):
+        def __init__(self, n):
+            pools.append(n)
+            super().__init__(n)
+    monkeypatch.setattr(tokenizer, 'ThreadPoolExecutor', Pool)
+    assert trained.encode_flat(docs, threads=1).tolist() == plain and pools == [] # on the calling thread
+    assert trained.encode_flat(docs, threads=3).tolist() == plain and pools == [3]
+    assert trained.encode_batch(docs, threads=2) == [trained.encode(d) for d in docs] and pools == [3, 2]
 
-def test_encode_flat_spells_unknown_characters_like_encode(trained):
+def test_byte_prefixes_spelled_as_byte_tokens(trained):
     rng = random.Random(2) # random characters the tokenizer mostly does not know: byte-prefix ranks
-    docs = [tokenizer.SURROGATE.sub('', random_string(rng, rng.randint(0, 300))) for _ in range(300)]
-    assert (trained.enc.encode_to_numpy(''.join(docs)) >= trained.vocab_size).any()
-    flat = trained.encode_flat(docs)
-    assert flat.max() < trained.vocab_size
-    assert flat.tolist() == [i for d in docs for i in trained.encode(d) + [trained.eot]]
-
-def test_long_text_cut_on_threads_equals_one_call(trained, monkeypatch):
-    text = TEXT * 80 # > CUT_CHARS, so encode() cuts it and encodes the parts on threads
-    assert len(text) > tokenizer.CUT_CHARS
-    ids = trained.encode(text)
-    assert ids == trained._spell_plumbing(trained.enc.encode_ordinary(text))
-    assert trained.decode(ids) == text
+    text = tokenizer.SURROGATE.sub('', random_string(rng, 3000))
+    ranks = trained.enc.encode_to_numpy(text)
+    V = trained.vocab_size
+    assert (ranks >= V).any()
+    plain = [i for r in ranks.tolist() for i in
+             ([trained.byte_ids[b] for b in trained.enc.decode_single_token_bytes(r)] if r >= V else [r])]
+    assert trained._spell_prefixes(ranks).tolist() == plain == trained.encode(text)
 
 def test_unicode_layout_ids_are_code_points(unicode_tok):
     tok = unicode_tok
@@ -129,6 +137,39 @@ def test_compact_layout_and_learned_tokens(trained):
     ph = np.flatnonzero(tok.kinds == KIND_PLACEHOLDER)
     assert len(ph) > 0 and tok.token_text(int(ph[0])) == f'<|unused_{ph[0]}|>'
 
+def naive_merges(words, counts, symbols, free, max_token_chars, min_frequency):
+    """BPE with every pair recounted after each merge, ties to the smallest (first, second) symbol ids"""
+    words, symbols, learned = [list(w) for w in words], list(symbols), []
+    while len(learned) < free:
+        pairs = Counter()
+        for w, n in zip(words, counts):
+            for a, b in zip(w, w[1:]):
+                if len(symbols[a] + symbols[b]) <= max_token_chars:
+                    pairs[a, b] += n
+        if not pairs or max(pairs.values()) < min_frequency:
+            return learned
+        a, b = min(pairs, key=lambda p: (-pairs[p], p))
+        symbols.append(symbols[a] + symbols[b])
+        learned.append(symbols[-1])
+        words = [tokenizer_train.merge_pair(w, a, b, len(symbols) - 1) for w in words]
+    return learned
+
+def test_incremental_merge_counts_equal_recounting():
+    rng = random.Random(3)
+    for trial in range(30):
+        texts = [''.join(rng.choice('aabbc d') for _ in range(rng.randint(1, 60))) for _ in range(rng.randint(1, 20))]
+        pieces, _ = tokenizer_train.count_pieces(texts, tokenizer.PATTERN)
+        words, counts, symbols = tokenizer_train.split_words(pieces, set('abcd'))
+        limits = dict(free=rng.choice([5, 50]), max_token_chars=rng.choice([3, 5]), min_frequency=rng.choice([1, 2]))
+        want = naive_merges(words, counts, symbols, **limits)
+        assert tokenizer_train.merge(words, counts, symbols, **limits) == want
+    assert tokenizer_train.merge_pair([1, 1, 1, 2, 1, 1], 1, 1, 9) == [9, 1, 2, 9]
+
+def test_most_frequent_pair_first_and_unknown_characters_cut_words():
+    words, counts, symbols = tokenizer_train.split_words(Counter({'abXYcd': 3, 'cd': 2}), set('abcd'))
+    assert [[symbols[s] for s in w] for w in words] == [list('ab'), list('cd'), list('cd')] and counts == [3, 3, 2]
+    assert tokenizer_train.merge(words, counts, symbols, 10, 5, 2) == ['cd', 'ab']
+
 def test_lifting_the_limits():
     spec = tokenizer.train(['ab cd ab cd ab cd ab cd abcdefgh abcdefgh abcdefgh'] * 5, 600, 'compact',
                            max_token_chars=8, allow_whitespace=True, verbose=False)
@@ -156,6 +197,12 @@ def test_131k_learns_astral_characters():
     tok = load_tokenizer(spec)
     assert len(tok.encode('😀')) == 1 and tok.encode('😀')[0] >= 0xD800
     assert len(tok.encode('🙂')) == 4 and len(tok.encode('🙃')) == 4 # seen once, never: bytes
+
+def test_hashes_and_learned_tokens_do_not_change(trained, unicode_tok):
+    # shards and checkpoints record these: a change here makes every one of them unreadable
+    assert unicode_tok.hash == '80a0af4de90f57a87d854b74d3c8fd13615c6c7d2901594ea6e2e744059766d8'
+    assert trained.hash == '8c0bd9b0071f4aaeb41c11fc8a15e739436f403850c7ff9fa3fd671812c1c3c8'
+    assert trained.spec['tokens'][:8] == ['th', 'the', 'ea', 'nd', 'in', 'rth', 'на', 'ем']
 
 def test_spec_save_load_and_stable_hash(tmp_path, trained):
     path = tmp_path / 'again.json'
@@ -211,25 +258,23 @@ def test_bad_vocab_sizes():
     with pytest.raises(ValueError, match="at least 512"):
         tokenizer.train([TEXT], 300, 'compact', verbose=False)
 
-def test_empty_training_input(tmp_path):
+def test_empty_training_input():
     with pytest.raises(ValueError, match="training input is empty"):
         tokenizer.train(['', ''], 1000, 'compact', verbose=False)
-    empty = tmp_path / 'empty.txt'
-    empty.write_text('')
-    r = subprocess.run([sys.executable, 'tokenizer.py', 'train', '--input', str(empty), '--vocab_size', '1000',
-                        '--out', str(tmp_path / 't.json')], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode != 0 and 'training input is empty' in r.stderr and 'Traceback' not in r.stderr
 
-def test_cli_train_and_info(tmp_path):
+def test_cli_train_info_and_errors(tmp_path):
     src = tmp_path / 'in.txt'
     src.write_text(TEXT)
     out = tmp_path / 'tok.json'
-    r = subprocess.run([sys.executable, 'tokenizer.py', 'train', '--input', str(src), '--vocab_size', '700',
-                        '--out', str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert 'placeholders' in r.stdout and out.exists() and not os.path.exists(str(out) + '.tmp')
-    r = subprocess.run([sys.executable, 'tokenizer.py', 'info', str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0 and 'learned' in r.stdout and 'placeholders' in r.stdout
+    r = run(['train', '--input', str(src), '--vocab_size', '700', '--out', str(out)], tmp_path, script='tokenizer.py')
+    assert 'placeholders' in r.stdout and sorted(os.listdir(tmp_path)) == ['in.txt', 'tok.json'] # no temporary file left
+    assert load_tokenizer(str(out)).spec['trained_on'] == ['in.txt']
+    r = run(['info', str(out)], tmp_path, script='tokenizer.py')
+    assert 'learned' in r.stdout and 'placeholders' in r.stdout
+    (tmp_path / 'empty.txt').write_text('')
+    r = run(['train', '--input', str(tmp_path / 'empty.txt'), '--vocab_size', '1000', '--out', str(tmp_path / 't.json')],
+            tmp_path, check=False, script='tokenizer.py')
+    assert r.returncode != 0 and 'training input is empty' in r.stderr and 'Traceback' not in r.stderr
 
 def test_encode_flat_puts_eot_after_each_document(trained, unicode_tok):
     docs = [TEXT[:50], '', 'a<|endoftext|>b', TEXT[50:400], '\ud800x']

@@ -1,0 +1,56 @@
+"""
+Shared test fixtures. Every test writes only under pytest's temporary folders: the glyph cache and the
+default corpus's extraction cache are pointed there for the whole session (subprocesses inherit it).
+"""
+import os
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+# a model that trains in a fraction of a second per step
+TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--block_size=32', '--batch_size=4', '--eval_iters=2',
+        '--log_interval=1', '--device=cpu', '--dtype=float32', '--compile=False', '--warmup_iters=2',
+        '--learning_rate=3e-3']
+
+@pytest.fixture(scope='session', autouse=True)
+def private_caches(tmp_path_factory):
+    """the glyph cache and the corpus cache in a temporary folder, never the user's"""
+    d = tmp_path_factory.mktemp('caches')
+    old = {k: os.environ.get(k) for k in ('GLYPHGPT_CACHE', 'GLYPHGPT_CORPUS_CACHE')}
+    os.environ['GLYPHGPT_CACHE'] = str(d / 'glyphs')
+    os.environ['GLYPHGPT_CORPUS_CACHE'] = str(d / 'corpus')
+    yield d
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+def run(args, cwd, check=True, script='train.py'):
+    """one of the project's scripts as a user runs it; its output, checked for success unless check=False"""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=cwd, capture_output=True,
+                       text=True, timeout=300)
+    if check:
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return r
+
+def losses(stdout):
+    """{iter: printed training loss} from train.py's log lines"""
+    return {int(m[1]): m[2] for m in re.finditer(r'^iter (\d+): loss ([\d.]+)', stdout, re.M)}
+
+@pytest.fixture(scope='session')
+def work(tmp_path_factory):
+    """a folder holding data/tiny (and data/other, another tokenizer) prepared by prepare.py"""
+    d = tmp_path_factory.mktemp('train')
+    rng = random.Random(0)
+    words = 'the cat sat on a mat and saw one dog кот сидел на ковре 猫 坐 在 垫子 上'.split()
+    text = '\n\n'.join(' '.join(rng.choice(words) for _ in range(40)) for _ in range(600))
+    (d / 'tiny.txt').write_text(text)
+    for name, vocab in [('tiny', 512), ('other', 600)]:
+        run([f'--name={name}', f'--input={d / "tiny.txt"}', '--tokenizer=train', f'--vocab_size={vocab}',
+             '--separator=\n\n', '--val_permille=100'], d, script='prepare.py')
+    return d
