@@ -241,7 +241,7 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     from model import load_checkpoint
     print("== eval")
     if not os.path.exists(ckpt) or not mmlu or not os.path.exists(mmlu):
-        print(f"skipped: needs a checkpoint (--ckpt, now {ckpt}) and MMLU data (--mmlu, now {mmlu}); see the README")
+        print(f"skipped: needs a checkpoint (--ckpt, now {ckpt}) and MMLU data (--mmlu, now {mmlu}); see docs/evaluation.md")
         return
     model, tok = load_checkpoint(ckpt)
     data, _ = load_mmlu(mmlu, shots=5)

@@ -118,7 +118,7 @@ if __name__ == '__main__':
     from model import load_checkpoint
     have_mmlu = os.path.exists(args.mmlu)
     if not have_mmlu:
-        print(f"MMLU skipped: no data at {args.mmlu}; see the README's MMLU section for where to get it")
+        print(f"MMLU skipped: no data at {args.mmlu}; docs/evaluation.md says where to get it")
     results, curves = {}, {}
     for name, _ in runs:
         out_dir = os.path.join(root, name)

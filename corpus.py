@@ -10,8 +10,8 @@ the machine at setup time (nothing is vendored in this repository):
     python corpus.py            # documents, bytes and whitespace share per language and split
 
 The fortune files are laid out for an 80-column terminal: centred titles, indented poems, attributions
-after two tabs. A model trained on that learns layout, and continues a Chinese prompt with a line of
-spaces. So each document's layout is normalised (normalize_layout) before the split rule, val and
+after two tabs, tables framed with box-drawing characters (a third of the Chinese text). A model
+trained on that learns layout, and continues a Chinese prompt with a line of spaces. So each document's layout is normalised (normalize_layout) before the split rule, val and
 train alike; its text is kept, line by line.
 
 The split is by document and deterministic (prepare.in_val, the one split rule): duplicated fortunes
@@ -34,17 +34,26 @@ APT_PACKAGES = 'bible-kjv fortunes-ru fortunes-zh'
 VAL_PERMILLE = 20 # documents per 1000 in val, chosen by prepare.in_val, the one split rule
 CACHE = os.environ.get('GLYPHGPT_CORPUS_CACHE') or os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'corpus')
 SEP = '\x1e' # ASCII record separator: between documents in the cache files (no document holds one)
-LAYOUT_VERSION = 1 # bump when normalize_layout changes: the cached extraction is then rebuilt
+LAYOUT_VERSION = 2 # bump when normalize_layout changes: the cached extraction is then rebuilt
 BLANK_RUN = re.compile(r'\n{3,}')
 SPACE_RUN = re.compile(r'[^\S\n]{2,}|\t') # two or more whitespace characters within a line, or a tab
+BOX = re.compile('[\u2500-\u257f]') # box drawing: the frames of tables drawn for a terminal
 
 def normalize_layout(doc):
     """a document's text without its terminal layout: tabs and runs of spaces (full-width U+3000
     included) become one space, each line loses its leading and trailing whitespace, and runs of blank
-    lines become one blank line. Every line's text stays, and so does a single space between words
-    (an ideographic space between two verses of a poem too); punctuation, full-width or not, is text.
-    Idempotent, and the identity on text that has no such layout."""
-    lines = (SPACE_RUN.sub(' ', line).strip() for line in doc.split('\n'))
+    lines become one blank line. Tables drawn with box characters lose their frames: a line of nothing
+    but frame goes, and in other lines each box character becomes a space between the cells' texts.
+    Every line's text stays, and so does a single space between words (an ideographic space between
+    two verses of a poem too); punctuation, full-width or not, is text. Idempotent, and the identity
+    on text that has no such layout."""
+    lines = []
+    for line in doc.split('\n'):
+        if BOX.search(line):
+            line = BOX.sub(' ', line)
+            if not line.strip():
+                continue
+        lines.append(SPACE_RUN.sub(' ', line).strip())
     return BLANK_RUN.sub('\n\n', '\n'.join(lines)).strip('\n')
 
 def whitespace_share(docs):

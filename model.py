@@ -53,7 +53,7 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, config, layer):
         super().__init__()
         assert config.n_embd % config.n_head == 0
-        # key, query, value projections for all heads, but in a batch
+        # one matmul makes q, k and v for every head at once
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
@@ -63,9 +63,9 @@ class CausalSelfAttention(nn.Module):
         self.layer = layer # which slice of a KVCache is ours
 
     def forward(self, x, rope, cache=None):
-        B, T, C = x.size() # batch size, sequence length, embedding dimensionality (n_embd)
+        B, T, C = x.size() # sequences, positions, channels (n_embd)
         hs = C // self.n_head
-        # calculate query, key, values for all heads in batch and move head forward to be the batch dim
+        # split into q, k, v, each (B, T, nh, hs); heads become a batch dimension for the attention kernel
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         q = apply_rotary(q.view(B, T, self.n_head, hs), rope).transpose(1, 2) # (B, nh, T, hs)
         k = apply_rotary(k.view(B, T, self.n_head, hs), rope).transpose(1, 2) # (B, nh, T, hs)
@@ -80,7 +80,7 @@ class CausalSelfAttention(nn.Module):
             v = cache.v[self.layer, :, :, :p+T]
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
                                            is_causal=T > 1)
-        y = y.transpose(1, 2).contiguous().view(B, T, C) # re-assemble all head outputs side by side
+        y = y.transpose(1, 2).contiguous().view(B, T, C) # the heads' outputs concatenated per position
         return self.resid_dropout(self.c_proj(y))
 
 class MLP(nn.Module):
@@ -199,7 +199,7 @@ class GPT(nn.Module):
 
         # init all weights
         self.apply(self._init_weights)
-        # apply special scaled init to the residual projections, per GPT-2 paper
+        # GPT-2's rule: projections that add into the residual stream start smaller, by 1/sqrt(2 * n_layer)
         for pn, p in self.named_parameters():
             if pn.endswith('c_proj.weight'):
                 torch.nn.init.normal_(p, mean=0.0, std=0.02/math.sqrt(2 * config.n_layer))
@@ -246,11 +246,11 @@ class GPT(nn.Module):
     def forward(self, idx, targets=None, cache=None):
         x = self.hidden(idx, cache) # (B, T, C)
         if targets is not None:
-            # if we are given some desired targets also calculate the loss
+            # training: logits at every position, and the mean cross-entropy over the targets (-1 = ignored)
             logits = self.lm_head(x) # (B, T, V)
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
         else:
-            # inference-time mini-optimization: only forward the lm_head on the very last position
+            # generation needs the next token only: the head runs on the last position alone
             logits = self.lm_head(x[:, [-1], :]) # (B, 1, V), note: using list [-1] to preserve the time dim
             loss = None
         return logits, loss
@@ -271,8 +271,8 @@ class GPT(nn.Module):
         num_nodecay_params = sum(p.numel() for p in nodecay_params)
         print(f"num decayed parameter tensors: {len(decay_params)}, with {num_decay_params:,} parameters")
         print(f"num non-decayed parameter tensors: {len(nodecay_params)}, with {num_nodecay_params:,} parameters")
-        # fused AdamW: one kernel over all tensors instead of a Python loop of small ops per tensor; on CPU too
-        # (torch >= 2.4), where the loop over the large head and trainable embedding costs most (docs/benchmarks.md)
+        # fused AdamW: one kernel over all tensors instead of a Python loop of small ops per tensor; on CPU
+        # too (torch >= 2.4)
         use_fused = device_type in ('cuda', 'cpu')
         optimizer = torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, fused=use_fused or None)
         print(f"using fused AdamW: {use_fused}")
@@ -288,8 +288,8 @@ class GPT(nn.Module):
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None):
         """
-        Take a conditioning sequence of indices idx (LongTensor of shape (b,t)) and complete
-        the sequence max_new_tokens times, feeding the predictions back into the model each time.
+        idx (B, T) token ids -> idx extended by max_new_tokens ids, each drawn from the model's
+        distribution given everything before it.
         The prompt is prefilled once into a KV cache, then each new token costs one position.
         temperature=0 is greedy decoding. Most likely you'll want to be in model.eval() mode.
         """

@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}" >/dev/null
 elif ! command -v dpkg >/dev/null; then
-    echo "setup.sh: not Debian/Ubuntu: install GNU Unifont yourself (see README); the default corpus needs Debian packages"
+    echo "setup.sh: not Debian/Ubuntu: install GNU Unifont yourself (see docs/glyphs.md); the default corpus needs Debian packages"
 fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

@@ -61,8 +61,8 @@ block_size = 512 # context length in tokens
 n_layer = 4
 n_head = 4
 n_embd = 256
-dropout = 0.0 # for pretraining 0 is good, for finetuning try 0.1+
-bias = False # do we use bias inside LayerNorm and Linear layers?
+dropout = 0.0 # probability of zeroing an activation; 0 for pretraining
+bias = False # biases in the Linear and LayerNorm layers, as GPT-2 has
 embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' (frozen ablations)
 glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
 wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd) rows of norm ~1 like the frozen ones | 'gpt2' N(0, 0.02^2)
@@ -75,7 +75,7 @@ beta1 = 0.9
 beta2 = 0.95
 grad_clip = 1.0 # clip gradients at this norm, or disable if == 0.0
 # learning rate schedule: depends on these, never on max_iters, so a run can be stopped and extended
-decay_lr = True # whether to decay the learning rate
+decay_lr = True # False: learning_rate throughout
 warmup_iters = 50 # linear warmup steps
 lr_decay_iters = 1000 # cosine decay reaches min_lr here; should be ~= max_iters per Chinchilla
 min_lr = 1e-4 # minimum learning rate, ~= learning_rate/10 per Chinchilla
@@ -90,15 +90,15 @@ config_keys = [k for k, v in globals().items() if not k.startswith('_') and isin
 _config = {k: globals()[k] for k in config_keys}
 configure(_config, sys.argv[1:]) # overrides from the command line or a config file
 globals().update(_config)
-config = {k: globals()[k] for k in config_keys} # will be useful for logging
+config = {k: globals()[k] for k in config_keys} # the final config: logged and stored in the checkpoint
 # -----------------------------------------------------------------------------
 
 def fail(msg):
     print(f"error: {msg}", file=sys.stderr, flush=True)
     sys.exit(1)
 
-# various inits, derived attributes, I/O setup
-ddp = int(os.environ.get('RANK', -1)) != -1 # is this a ddp run?
+# processes, devices, precision
+ddp = int(os.environ.get('RANK', -1)) != -1 # torchrun sets RANK: one of several processes
 if ddp:
     dist.init_process_group(backend=backend)
     ddp_rank = int(os.environ['RANK'])
@@ -107,25 +107,25 @@ if ddp:
     if device.startswith('cuda'):
         device = f'cuda:{ddp_local_rank}'
         torch.cuda.set_device(device)
-    master_process = ddp_rank == 0 # this process will do logging, checkpointing etc.
-    # world_size number of processes will be training simultaneously, so we can scale
-    # down the desired gradient accumulation iterations per process proportionally
+    master_process = ddp_rank == 0 # rank 0 alone prints, logs and writes checkpoints
+    # gradient_accumulation_steps counts micro-steps over all processes together: each does its share
     if gradient_accumulation_steps % ddp_world_size != 0:
         fail(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of the "
              f"{ddp_world_size} processes: set it to {ddp_world_size * max(1, gradient_accumulation_steps // ddp_world_size)}")
     gradient_accumulation_steps //= ddp_world_size
 else:
-    # if not ddp, we are running on a single gpu, and one process
+    # one process, on one CPU or GPU
     master_process = True
     ddp_rank, ddp_world_size = 0, 1
 tokens_per_iter = gradient_accumulation_steps * ddp_world_size * batch_size * block_size
 if master_process:
     print(f"tokens per iteration will be: {tokens_per_iter:,}")
     os.makedirs(out_dir, exist_ok=True)
-device_type = 'cuda' if 'cuda' in device else 'cpu' # for later use in torch.autocast
+device_type = 'cuda' if 'cuda' in device else 'cpu' # what torch.autocast and the optimizer need to know
 if device_type == 'cuda':
-    torch.backends.cuda.matmul.allow_tf32 = True # allow tf32 on matmul
-    torch.backends.cudnn.allow_tf32 = True # allow tf32 on cudnn
+    # TF32 tensor cores for fp32 matmuls and convolutions: faster, with a 10-bit mantissa
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
 ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
 ctx = nullcontext() if device_type == 'cpu' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
 
@@ -156,7 +156,7 @@ def sample_windows(split, rng, n):
     data = torch.from_numpy(np.stack(rows).astype(np.int64))
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     if device_type == 'cuda':
-        # pin arrays x,y, which allows us to move them to GPU asynchronously (non_blocking=True)
+        # page-locked memory lets the copy to the GPU run while the CPU goes on (non_blocking)
         return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
     return x.to(device), y.to(device)
 
@@ -252,14 +252,14 @@ if ddp:
     if master_process:
         print(f"all {ddp_world_size} processes agree on the tokenizer and the input embedding ({weights_hash([wte_buf])[:16]})")
 
-# initialize a GradScaler. If enabled=False scaler is a no-op
+# loss scaling, needed by float16 only (bfloat16 has float32's range); disabled it does nothing
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
 
 # optimizer
 optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
 if init_from == 'resume':
     optimizer.load_state_dict(checkpoint['optimizer'])
-    checkpoint = None # free up memory
+    checkpoint = None # the optimizer state now lives in the optimizer: let the copy go
 
 # compile the model
 if compile:
@@ -270,7 +270,7 @@ if compile:
 # every forward, which for the frozen embedding (512 MiB in config/frozen.py) is pure waste
 if ddp:
     model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None, broadcast_buffers=False)
-raw_model = model.module if ddp else model # unwrap DDP container if needed
+raw_model = model.module if ddp else model # the GPT itself, under DDP's wrapper
 raw_model = getattr(raw_model, '_orig_mod', raw_model) # and torch.compile's
 
 @torch.no_grad()
@@ -297,7 +297,7 @@ def get_lr(it):
     if it > lr_decay_iters:
         return min_lr
     decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) # coeff ranges 0..1
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) # 1 at the end of warmup, 0 at lr_decay_iters
     return min_lr + coeff * (learning_rate - min_lr)
 
 def save_checkpoint():
@@ -349,12 +349,12 @@ while True:
     if iter_num >= max_iters or eval_only:
         break
 
-    # determine and set the learning rate for this iteration
+    # this step's learning rate
     lr = get_lr(iter_num) if decay_lr else learning_rate
     for param_group in optimizer.param_groups:
         param_group['lr'] = lr
 
-    # forward backward update, with optional gradient accumulation to simulate larger batch size
+    # forward and backward over the micro-steps, gradients summed, then one optimizer step
     for micro_step in range(gradient_accumulation_steps):
         X, Y = get_batch(iter_num, micro_step)
         if dropout > 0: # dropout masks from the same kind of stateless seed as the data
@@ -364,16 +364,16 @@ while True:
             model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
         with ctx:
             logits, loss = model(X, Y)
-            loss = loss / gradient_accumulation_steps # scale the loss to account for gradient accumulation
+            loss = loss / gradient_accumulation_steps # summed over micro-steps, the gradient is the mean's
         scaler.scale(loss).backward()
     # clip the gradient
     if grad_clip != 0.0:
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    # step the optimizer and scaler if training in fp16
+    # the optimizer step (through the scaler, which unscales for float16)
     scaler.step(optimizer)
     scaler.update()
-    # flush the gradients as soon as we can, no need for this memory anymore
+    # set_to_none frees the gradients' memory until the next backward
     optimizer.zero_grad(set_to_none=True)
 
     # timing and logging. loss.item() waits for the GPU: only on log steps (and every step on CPU, where it is free)

@@ -283,8 +283,9 @@ def test_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.undo()
     monkeypatch.setattr(glyphs_report, 'load_tokenizer', lambda spec: tok)
     monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'none'))
-    glyphs_report.main(['--n_embd', '16', '--recipe', 'paper', '--no_cache'])
-    assert '(paper)' in capsys.readouterr().out and not os.path.exists(tmp_path / 'none')
+    glyphs_report.main(['--n_embd', '16', '--recipe', 'paper', '--no_cache', '--workers', '2']) # an old script's flag
+    out = capsys.readouterr().out
+    assert '(paper)' in out and '--workers is no longer used' in out and not os.path.exists(tmp_path / 'none')
     with pytest.raises(SystemExit, match='error: font file /nonexistent.otf does not exist'):
         glyphs_report.main(['--n_embd', '16', '--font', '/nonexistent.otf'])
 
