@@ -18,6 +18,12 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from chunked_loss import chunked_cross_entropy
+
+# from this many ids on, the loss runs chunk by chunk (chunked_loss.py): at 32,768 the full float32 logits
+# and their gradient cost 256 KB per token, more than the rest of a token's training memory at n_embd <= 1024
+CHUNKED_LOSS_VOCAB = 32768
+
 # -----------------------------------------------------------------------------
 # rotary positions
 
@@ -243,17 +249,21 @@ class GPT(nn.Module):
             cache.pos += T
         return self.transformer.ln_f(x)
 
-    def forward(self, idx, targets=None, cache=None):
+    def forward(self, idx, targets=None, cache=None, reduction='mean'):
+        """-> (logits, loss). With targets: logits at every position and the mean cross-entropy over the
+        targets (-1 = ignored), or each position's nats (B, T) with reduction='none'. From
+        CHUNKED_LOSS_VOCAB ids on, the loss goes through chunked_loss.py and logits are None: the full
+        logits would cost more memory than the rest of the model. Without targets: the last position's logits"""
         x = self.hidden(idx, cache) # (B, T, C)
-        if targets is not None:
-            # training: logits at every position, and the mean cross-entropy over the targets (-1 = ignored)
-            logits = self.lm_head(x) # (B, T, V)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-        else:
+        if targets is None:
             # generation needs the next token only: the head runs on the last position alone
-            logits = self.lm_head(x[:, [-1], :]) # (B, 1, V), note: using list [-1] to preserve the time dim
-            loss = None
-        return logits, loss
+            return self.lm_head(x[:, [-1], :]), None # (B, 1, V); the list [-1] keeps the time dimension
+        if self.config.vocab_size >= CHUNKED_LOSS_VOCAB:
+            loss = chunked_cross_entropy(x.view(-1, x.size(-1)), self.lm_head.weight, targets.view(-1), reduction)
+            return None, loss.view_as(targets) if reduction == 'none' else loss
+        logits = self.lm_head(x) # (B, T, V)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1, reduction=reduction)
+        return logits, loss.view_as(targets) if reduction == 'none' else loss
 
     def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
         if self.config.embedding == 'glyph' and not self.transformer.wte.weight.any():

@@ -31,7 +31,6 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -280,9 +279,8 @@ def estimate_loss():
     sums = torch.zeros(4, dtype=torch.float64, device=device) # nats, tokens, nats on byte-tokens, bytes
     for X, Y in val_batches:
         with ctx:
-            logits, _ = model(X, Y)
-        nats = F.cross_entropy(logits.float().view(-1, logits.size(-1)), Y.view(-1), reduction='none')
-        nbytes = token_bytes[Y.view(-1)]
+            _, nats = model(X, Y, reduction='none') # (B, T): the chunked loss never makes the full logits
+        nats, nbytes = nats.float().view(-1), token_bytes[Y.view(-1)]
         sums += torch.stack([nats.sum(), torch.tensor(nats.numel(), device=device),
                              nats[nbytes > 0].sum(), nbytes.sum()]).double()
     if ddp:
@@ -363,7 +361,7 @@ while True:
             # sync gradients at the last micro step only; set before the forward, which is when DDP reads it
             model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
         with ctx:
-            logits, loss = model(X, Y)
+            _, loss = model(X, Y)
             loss = loss / gradient_accumulation_steps # summed over micro-steps, the gradient is the mean's
         scaler.scale(loss).backward()
     # clip the gradient

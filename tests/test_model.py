@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from model import GPT, GPTConfig, KVCache, apply_rotary
 
@@ -182,6 +183,37 @@ def test_rotary_scores_depend_on_distance_only():
     assert score(5, 3) == pytest.approx(score(15, 13), abs=1e-5)
     assert score(5, 3) == pytest.approx(score(31, 29), abs=1e-5)
     assert abs(score(5, 3) - score(5, 4)) > 1e-3 # and it does depend on the distance
+
+def test_chunked_loss_and_every_gradient_equal_the_plain_head(monkeypatch):
+    import chunked_loss
+    import model as model_py
+    x, y = batch(B=3)
+    y[0, ::3] = -1 # ignored targets
+    grads, losses = {}, {}
+    for chunked in (False, True):
+        monkeypatch.setattr(model_py, 'CHUNKED_LOSS_VOCAB', V if chunked else V + 1)
+        monkeypatch.setattr(chunked_loss, 'CHUNK', 10) # 96 positions: 10 chunks, the last one short
+        torch.manual_seed(0)
+        model = GPT(tiny('trainable'))
+        logits, loss = model(x, y)
+        assert (logits is None) == chunked
+        (2.5 * loss).backward() # a scale, as gradient accumulation applies
+        losses[chunked], grads[chunked] = loss, {n: p.grad for n, p in model.named_parameters()}
+        with torch.no_grad():
+            nats = model(x, y, reduction='none')[1]
+        assert nats.shape == y.shape and (nats[y == -1] == 0).all()
+        assert nats[y != -1].mean().item() == pytest.approx(loss.item(), rel=1e-6)
+    assert losses[True].item() == pytest.approx(losses[False].item(), rel=1e-6)
+    for n, g in grads[False].items():
+        assert torch.allclose(grads[True][n], g, rtol=1e-4, atol=1e-7), n
+
+def test_chunked_loss_without_gradients_is_the_mean_of_the_nats():
+    from chunked_loss import chunked_cross_entropy
+    h, w = torch.randn(50, C), torch.randn(V, C) / 8
+    t = torch.randint(0, V, (50,))
+    ref = F.cross_entropy(h @ w.t(), t, reduction='none')
+    assert torch.allclose(chunked_cross_entropy(h, w, t, 'none', chunk=7), ref, atol=1e-5)
+    assert chunked_cross_entropy(h, w, t, chunk=7).item() == pytest.approx(ref.mean().item(), rel=1e-6)
 
 # -----------------------------------------------------------------------------
 # generation
