@@ -5,6 +5,7 @@ Every benchmark the project reports, in one place. Speed targets live here, not 
     python bench.py tokenizer --gpt2 path/to/gpt2.tiktoken   # compare with GPT-2 offline
     python bench.py model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
     python bench.py eval --ckpt out/cpu/ckpt.pt --mmlu path/to/mmlu    # eval_mmlu.py's speed
+    python bench.py loss              # the chunked loss at the paper's 131,072 ids: memory and speed
 Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
@@ -14,9 +15,8 @@ import os
 import statistics
 import time
 
-import corpus
-import tokenizer
-from tokenizer import load_tokenizer
+# corpus and tokenizer (tiktoken) are imported inside the sections that use them: `python3 bench.py gpu`
+# runs on a machine that has torch and nothing else of ours installed
 
 def timed(fn, repeats=3):
     """median wall time of fn() over repeats, and its last result"""
@@ -30,6 +30,8 @@ def timed(fn, repeats=3):
 _trained = {}
 def trained_spec(vocab_size, layout, docs_key='train'):
     """a tokenizer trained on the default corpus, once per process, and the seconds it took"""
+    import corpus
+    import tokenizer
     key = (vocab_size, layout, docs_key)
     if key not in _trained:
         docs = list(corpus.documents('train')) if docs_key == 'train' else ten_mb()
@@ -39,6 +41,7 @@ def trained_spec(vocab_size, layout, docs_key='train'):
     return _trained[key]
 
 def ten_mb():
+    import corpus
     docs = list(corpus.documents('all'))
     size = sum(len(d.encode('utf-8')) for d in docs)
     for d in list(docs): # the whole corpus is 9.7 MB: top it up to 10 MB
@@ -55,6 +58,9 @@ def ood_sample():
 
 # -----------------------------------------------------------------------------
 def bench_tokenizer(gpt2='gpt2'):
+    import corpus
+    import tokenizer
+    from tokenizer import load_tokenizer
     print(f"== tokenizer ({os.cpu_count()} cores)")
     spec65, t, mb = trained_spec(65536, 'codepoint')
     print(f"train codepoint 65,536 on the default train split ({mb:.1f} MB): {t:.1f}s (goal <= 120s)")
@@ -100,6 +106,7 @@ def bench_tokenizer(gpt2='gpt2'):
 def bench_glyphs():
     """a cold build (no cache) of the 131,072-id codepoint tokenizer's matrix at n_embd 1024: rendering
     in this process, then PCA on one thread (glyphs.py says why)"""
+    from tokenizer import load_tokenizer
     import glyphs
     import glyphs_report
     print(f"== glyphs ({os.cpu_count()} cores)")
@@ -124,6 +131,8 @@ def bench_prepare(repeats=25):
       ceiling   the same call on one thread per core, 40 equal shares of the documents handed out as
                 threads free up, nothing else: what the machine gives to tokenizing on every core
       prepare   prepare.prepare() end to end: read corpus.py's cache, split, tokenize, write shards"""
+    import corpus
+    from tokenizer import load_tokenizer
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
     import prepare
@@ -196,40 +205,50 @@ def bench_model(nanogpt_dir, steps=5, repeats=3):
                   f"({tps['frozen'] / tps['nanogpt']:.3f}x); trainable {tps['trainable']:,.0f} ({tps['trainable'] / tps['nanogpt']:.3f}x)")
 
 # -----------------------------------------------------------------------------
-def bench_gpu(steps=20, warmup=5):
-    """training tokens/s, MFU and peak memory of config/frozen.py and config/gpu_small.py shapes on one
-    GPU: synthetic tokens, the 'random' frozen embedding (the same shapes and cost as 'glyph'), bf16
-    autocast, torch.compile, fused AdamW, as train.py runs them"""
+def bench_gpu(steps=10, warmup=3):
+    """training tokens/s, MFU and peak memory of config/frozen.py's and config/gpu_small.py's shapes on
+    one GPU, with the chunked loss and with the plain one: synthetic tokens, the 'random' frozen
+    embedding (the same shapes and cost as 'glyph'), bf16 autocast, torch.compile, fused AdamW, as
+    train.py runs them. Needs torch alone: no data, no font, no network"""
     import torch
+    import model as model_py
     from model import GPT, GPTConfig, peak_flops
     print("== gpu")
     if not torch.cuda.is_available():
         print("skipped: no CUDA device")
         return
     name = torch.cuda.get_device_name()
+    print(f"{name}, torch {torch.__version__}; {warmup} warm-up and {steps} timed steps per row")
     torch.backends.cuda.matmul.allow_tf32 = True
     for cfg, kw, batch in [('frozen.py', dict(n_layer=16, n_head=32, n_embd=1024, vocab_size=131072), 16),
                            ('gpu_small.py', dict(n_layer=12, n_head=12, n_embd=768, vocab_size=65536), 32)]:
-        model = GPT(GPTConfig(block_size=1024, embedding='random', **kw)).cuda()
-        opt = model.configure_optimizers(0.1, 3e-4, (0.9, 0.95), 'cuda')
-        cmodel = torch.compile(model)
-        x, y = torch.randint(0, kw['vocab_size'], (2, batch, 1024), device='cuda')
-        torch.cuda.reset_peak_memory_stats()
-        for i in range(warmup + steps):
-            if i == warmup:
-                torch.cuda.synchronize()
-                t0 = time.perf_counter()
-            with torch.autocast('cuda', dtype=torch.bfloat16):
-                _, loss = cmodel(x, y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        tps = batch * 1024 * steps / (time.perf_counter() - t0)
-        mfu = model.flops_per_token() * tps / peak_flops(name) * 100 if peak_flops(name) else float('nan')
-        print(f"{name}, {cfg} shape, micro-batch {batch}x1024: {tps:,.0f} tok/s, MFU {mfu:.1f}%, "
-              f"peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
-        del model, opt, cmodel
+        for loss in ('chunked', 'plain'):
+            model_py.CHUNKED_LOSS_VOCAB = 32768 if loss == 'chunked' else 10**9
+            torch._dynamo.reset() # a fresh graph for each loss path
+            torch.manual_seed(0)
+            model = GPT(GPTConfig(block_size=1024, embedding='random', **kw)).cuda()
+            opt = model.configure_optimizers(0.1, 3e-4, (0.9, 0.95), 'cuda')
+            cmodel = torch.compile(model)
+            x, y = torch.randint(0, kw['vocab_size'], (2, batch, 1024), device='cuda')
+            torch.cuda.reset_peak_memory_stats()
+            t_start = time.perf_counter()
+            for i in range(warmup + steps):
+                if i == warmup:
+                    torch.cuda.synchronize()
+                    t0 = time.perf_counter()
+                with torch.autocast('cuda', dtype=torch.bfloat16):
+                    _, l = cmodel(x, y)
+                l.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            torch.cuda.synchronize()
+            tps = batch * 1024 * steps / (time.perf_counter() - t0)
+            mfu = model.flops_per_token() * tps / peak_flops(name) * 100 if peak_flops(name) else float('nan')
+            print(f"{cfg} shape, {loss} loss, micro-batch {batch}x1024: {tps:,.0f} tok/s, MFU {mfu:.1f}%, peak memory "
+                  f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB, loss {l.item():.3f}, "
+                  f"{time.perf_counter() - t_start:.0f} s with compiling", flush=True)
+            del model, opt, cmodel
+    model_py.CHUNKED_LOSS_VOCAB = 32768
 
 # -----------------------------------------------------------------------------
 def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
@@ -260,8 +279,70 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
           f"{st['prompt_tokens_per_s']:,.0f} prompt tokens/s vs the plain forward over the same batches {plain:,.0f} "
           f"= {st['prompt_tokens_per_s'] / plain:.2f}x (goal >= 0.8)")
 
+# -----------------------------------------------------------------------------
+LOSS_CHILD = """
+import resource, sys, torch
+import model
+chunked, n = sys.argv[1] == 'chunked', int(sys.argv[2])
+model.CHUNKED_LOSS_VOCAB = 32768 if chunked else 10**9
+torch.manual_seed(0)
+m = model.GPT(model.GPTConfig(block_size=1024, vocab_size=131072, n_layer=1, n_head=32, n_embd=1024, embedding='random'))
+x = torch.randint(0, 131072, (n, 1024))
+m(x, x)[1].backward()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) # KB on Linux
+"""
+
+def bench_loss(rounds=5):
+    """the paper's output layer (131,072 ids x n_embd 1024) with one block: peak memory per training
+    token, from fresh processes at 1 and 4 sequences of 1,024 tokens (goal <= 256 KB chunked; the plain
+    path's float32 logits and their gradient alone are 1,024 KB), and training tokens/s chunked vs plain,
+    interleaved (goal >= 0.95)"""
+    import subprocess
+    import sys
+    import torch
+    import model
+    print(f"== loss at 131,072 ids x 1024 ({os.cpu_count()} cores)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    per_token = {}
+    for path in ('plain', 'chunked'):
+        kb = [int(subprocess.run([sys.executable, '-c', LOSS_CHILD, path, str(n)], cwd=here, capture_output=True,
+                                 text=True, check=True).stdout.split()[-1]) for n in (1, 4)]
+        per_token[path] = (kb[1] - kb[0]) / (3 * 1024)
+        print(f"{path:8s} peak RSS 1 x 1024 tokens {kb[0] / 2**20:.2f} GiB, 4 x 1024 {kb[1] / 2**20:.2f} GiB: "
+              f"{per_token[path]:,.0f} KB per extra training token" + (" (goal <= 256)" if path == 'chunked' else ""))
+    # the largest micro-batch of config/frozen.py's shape on an 80 GB GPU, by arithmetic: 16 blocks, one head
+    block = per_token['chunked'] # one block and the chunked head, per token: nearly all of it the block
+    fixed = (336e6 * 16 + 131072 * 1024 * 4) / 1024 # float32 weights, gradients, two AdamW moments; the frozen buffer
+    for path in ('plain', 'chunked'):
+        kb = 16 * block + (per_token['plain'] - per_token['chunked'] if path == 'plain' else 0)
+        print(f"  estimate, config/frozen.py on 80 GB ({path}): {kb:,.0f} KB per token, micro-batch of "
+              f"~{(80e9 / 1024 - fixed) / kb / 1024:.0f} sequences of 1,024 (float32 activations as on this CPU; "
+              f"bf16 on a GPU halves most of them)")
+    torch.manual_seed(0)
+    m = model.GPT(model.GPTConfig(block_size=1024, vocab_size=131072, n_layer=1, n_head=32, n_embd=1024, embedding='random'))
+    opt = m.configure_optimizers(0.1, 1e-4, (0.9, 0.95), 'cpu')
+    x = torch.randint(0, 131072, (1, 1024))
+    def step(threshold):
+        model.CHUNKED_LOSS_VOCAB = threshold
+        t0 = time.perf_counter()
+        m(x, x)[1].backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return time.perf_counter() - t0
+    step(32768), step(10**9) # warm-up
+    ratios = []
+    for r in range(rounds):
+        if r % 2 == 0:
+            plain, chunked = step(10**9), step(32768)
+        else:
+            chunked, plain = step(32768), step(10**9)
+        ratios.append(plain / chunked)
+    model.CHUNKED_LOSS_VOCAB = 32768
+    print(f"training tokens/s, chunked / plain, 1 x 1024 tokens, median of {rounds} interleaved rounds: "
+          f"{statistics.median(ratios):.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.95)")
+
 SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model,
-            'gpu': bench_gpu, 'eval': bench_eval}
+            'gpu': bench_gpu, 'eval': bench_eval, 'loss': bench_loss}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()

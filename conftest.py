@@ -30,10 +30,11 @@ def private_caches(tmp_path_factory):
         else:
             os.environ[k] = v
 
-def run(args, cwd, check=True, script='train.py'):
-    """one of the project's scripts as a user runs it; its output, checked for success unless check=False"""
+def run(args, cwd, check=True, script='train.py', env=None):
+    """one of the project's scripts as a user runs it (env: variables to change); its output, checked for
+    success unless check=False"""
     r = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=cwd, capture_output=True,
-                       text=True, timeout=300)
+                       text=True, timeout=300, env={**os.environ, **(env or {})})
     if check:
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return r

@@ -125,8 +125,16 @@ if device_type == 'cuda':
     # TF32 tensor cores for fp32 matmuls and convolutions: faster, with a 10-bit mantissa
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
+if dtype not in ('float32', 'bfloat16', 'float16'):
+    fail(f"dtype={dtype!r}: use 'float32', 'bfloat16' or 'float16'")
 ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
-ctx = nullcontext() if device_type == 'cpu' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+# mixed precision on CPU too: matmuls in bfloat16 where the CPU has it natively (AVX512-BF16, AMX, recent Arm);
+# weights and optimizer state stay float32, autocast keeps layer norms and softmax in float32
+if dtype == 'float16' and device_type == 'cpu':
+    fail("dtype='float16' needs a GPU: on CPU use 'bfloat16' or 'float32'")
+ctx = nullcontext() if dtype == 'float32' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+if master_process:
+    print(f"precision on {device_type}: " + ('float32' if dtype == 'float32' else f"{dtype} autocast, float32 weights"))
 
 # -----------------------------------------------------------------------------
 # data: shards from prepare.py. Every micro-batch is drawn from its own generator seeded by
@@ -262,6 +270,13 @@ if init_from == 'resume':
 
 # compile the model
 if compile:
+    if device_type == 'cpu':
+        # inductor writes C++ for the CPU and builds it with the system's compiler against Python's headers
+        import shutil, sysconfig
+        cxx = os.environ.get('CXX') or next((c for c in ('g++', 'clang++', 'c++') if shutil.which(c)), None)
+        if not cxx or not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')):
+            fail("--compile=True on CPU needs a C++ compiler and Python's headers: `sudo apt-get install g++ "
+                 "python3-dev` (macOS: `xcode-select --install`), or train eager with --compile=False")
     print("compiling the model... (takes a ~minute)")
     model = torch.compile(model)
 

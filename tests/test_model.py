@@ -207,6 +207,22 @@ def test_chunked_loss_and_every_gradient_equal_the_plain_head(monkeypatch):
     for n, g in grads[False].items():
         assert torch.allclose(grads[True][n], g, rtol=1e-4, atol=1e-7), n
 
+def test_chunked_loss_under_bfloat16_autocast_on_cpu(monkeypatch):
+    # matmuls in bfloat16, the log-sum-exp in float32: near the float32 loss, and chunked == plain
+    import model as model_py
+    x, y = batch()
+    torch.manual_seed(0)
+    model = GPT(tiny('trainable'))
+    fp32 = model(x, y)[1].item()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        plain = model(x, y)[1]
+        monkeypatch.setattr(model_py, 'CHUNKED_LOSS_VOCAB', V)
+        chunked = model(x, y)[1]
+    assert plain.dtype == chunked.dtype == torch.float32 and plain.item() != fp32
+    assert chunked.item() == pytest.approx(plain.item(), rel=1e-3) and plain.item() == pytest.approx(fp32, rel=1e-2)
+    chunked.backward()
+    assert all(p.grad.dtype == p.dtype == torch.float32 and p.grad.isfinite().all() for p in model.parameters())
+
 def test_chunked_loss_without_gradients_is_the_mean_of_the_nats():
     from chunked_loss import chunked_cross_entropy
     h, w = torch.randn(50, C), torch.randn(V, C) / 8

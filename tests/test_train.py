@@ -35,19 +35,36 @@ def test_glyph_buffer_survives_training_bit_for_bit(work):
     assert not torch.equal(m0.lm_head.weight, m5.lm_head.weight)
     assert m5.checkpoint['iter_num'] == 5 and 'glyph_key' in m5.checkpoint['provenance']
 
-def test_exact_resume(work):
+@pytest.mark.parametrize('dtype', ['float32', 'bfloat16']) # bfloat16: autocast on CPU as well
+def test_exact_resume(work, dtype):
     # an uninterrupted run of 8 steps, against 5 steps then a resume to 8; dropout on, so its masks count too
-    args = ['--dataset=tiny', '--eval_interval=4', '--dropout=0.1', '--embedding=trainable', *TINY]
-    full = run([*args, '--out_dir=out_full', '--max_iters=8'], work)
-    run([*args, '--out_dir=out_cut', '--max_iters=5'], work)
-    resumed = run([*args, '--out_dir=out_cut', '--max_iters=8', '--init_from=resume'], work)
+    args = ['--dataset=tiny', '--eval_interval=4', '--dropout=0.1', '--embedding=trainable', *TINY, f'--dtype={dtype}']
+    full = run([*args, f'--out_dir=out_full_{dtype}', '--max_iters=8'], work)
+    assert ('bfloat16 autocast' in full.stdout) == (dtype == 'bfloat16')
+    run([*args, f'--out_dir=out_cut_{dtype}', '--max_iters=5'], work)
+    resumed = run([*args, f'--out_dir=out_cut_{dtype}', '--max_iters=8', '--init_from=resume'], work)
     a, b = losses(full.stdout), losses(resumed.stdout)
     assert sorted(b) == [5, 6, 7] and all(a[k] == b[k] for k in b), (a, b)
-    sa = torch.load(work / 'out_full' / 'ckpt.pt', weights_only=True)
-    sb = torch.load(work / 'out_cut' / 'ckpt.pt', weights_only=True)
+    sa = torch.load(work / f'out_full_{dtype}' / 'ckpt.pt', weights_only=True)
+    sb = torch.load(work / f'out_cut_{dtype}' / 'ckpt.pt', weights_only=True)
     assert all(torch.equal(sa['model'][k], sb['model'][k]) for k in sa['model']) # bit for bit
+    assert all(v.dtype == torch.float32 for v in sa['model'].values()) # weights stay float32 under autocast
     last = lambda d: json.loads(open(work / d / 'log.jsonl').readlines()[-1])
-    assert last('out_full')['val_loss'] == last('out_cut')['val_loss']
+    assert last(f'out_full_{dtype}')['val_loss'] == last(f'out_cut_{dtype}')['val_loss']
+    assert last(f'out_full_{dtype}')['val_loss'] < json.loads(open(work / f'out_full_{dtype}' / 'log.jsonl').readline())['val_loss']
+
+def test_compiled_training_on_cpu_matches_eager(work):
+    # torch.compile on CPU: inductor's C++ kernels give the eager losses up to float rounding
+    args = ['--dataset=tiny', '--max_iters=3', '--eval_interval=3', *TINY]
+    eager = losses(run([*args, '--out_dir=out_eager'], work).stdout)
+    compiled = run([*args, '--out_dir=out_compiled', '--compile=True'], work)
+    assert 'compiling the model' in compiled.stdout
+    c = losses(compiled.stdout)
+    assert sorted(c) == sorted(eager) == [0, 1, 2]
+    assert all(abs(float(c[k]) - float(eager[k])) < 1e-3 for k in c), (c, eager)
+    # without a compiler: one sentence naming the fix
+    r = run([*args, '--out_dir=out_nocxx', '--compile=True'], work, check=False, env={'CXX': '', 'PATH': '/nonexistent'})
+    assert r.returncode != 0 and 'needs a C++ compiler' in r.stderr and 'Traceback' not in r.stderr
 
 def test_sigterm_writes_a_loadable_checkpoint(work):
     from model import load_checkpoint
