@@ -46,7 +46,8 @@ class ChunkedCrossEntropy(torch.autograd.Function):
             g = g.to(h.dtype)
             grad_h[i:i + chunk] = g @ weight.to(h.dtype) # (n, C)
             grad_w += (g.t() @ hc).float() # (V, C)
-        ctx.save_for_backward(grad_h / count.to(h.dtype), (grad_w / count).to(weight.dtype))
+            del logits, g # before the next chunk's logits: one chunk's buffer at a time, however many chunks
+        ctx.save_for_backward(grad_h.div_(count.to(h.dtype)), grad_w.div_(count).to(weight.dtype))
         return total / count
 
     @staticmethod
