@@ -1,12 +1,14 @@
 """
-Shared test fixtures. Every test writes only under pytest's temporary folders: the glyph cache and the
-default corpus's extraction cache are pointed there for the whole session (subprocesses inherit it).
+Shared test fixtures. Every test writes only under temporary folders: the glyph cache and the default
+corpus's extraction cache are pointed at one for the whole session (subprocesses inherit it).
 """
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -16,15 +18,19 @@ TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--block_size=32', '--batch_
         '--log_interval=1', '--device=cpu', '--dtype=float32', '--compile=False', '--warmup_iters=2',
         '--learning_rate=3e-3']
 
-@pytest.fixture(scope='session', autouse=True)
-def private_caches(tmp_path_factory):
-    """the glyph cache and the corpus cache in a temporary folder, never the user's"""
-    d = tmp_path_factory.mktemp('caches')
-    old = {k: os.environ.get(k) for k in ('GLYPHGPT_CACHE', 'GLYPHGPT_CORPUS_CACHE')}
-    os.environ['GLYPHGPT_CACHE'] = str(d / 'glyphs')
-    os.environ['GLYPHGPT_CORPUS_CACHE'] = str(d / 'corpus')
-    yield d
-    for k, v in old.items():
+CACHES = ('GLYPHGPT_CACHE', 'GLYPHGPT_CORPUS_CACHE')
+
+def pytest_configure(config):
+    """the glyph cache and the corpus cache in a temporary folder, never the user's or the checkout's.
+    Set here, before any test module is imported: corpus.py reads its variable at import"""
+    config.glyphgpt_caches = tempfile.mkdtemp(prefix='glyphgpt-test-caches-')
+    config.glyphgpt_old = {k: os.environ.get(k) for k in CACHES}
+    for k, sub in zip(CACHES, ('glyphs', 'corpus')):
+        os.environ[k] = os.path.join(config.glyphgpt_caches, sub)
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.glyphgpt_caches, ignore_errors=True)
+    for k, v in config.glyphgpt_old.items():
         if v is None:
             os.environ.pop(k, None)
         else:

@@ -41,3 +41,10 @@ def test_cache_rebuilds_when_the_layout_rule_changes(tmp_path, monkeypatch):
     corpus.cached('zh')
     assert open(path, encoding='utf-8').read() != 'stale'
     assert json.load(open(path + '.json'))['layout'] == corpus.LAYOUT_VERSION
+
+def test_the_suite_keeps_its_caches_out_of_the_checkout_and_home():
+    import os
+    import glyphs
+    from conftest import ROOT
+    for path in (corpus.CACHE, glyphs.cache_path('0' * 64)):
+        assert not os.path.abspath(path).startswith((ROOT, os.path.expanduser('~/.cache'))), path
