@@ -6,6 +6,7 @@ Every benchmark the project reports, in one place. Speed targets live here, not 
     python bench.py model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
     python bench.py eval --ckpt out/cpu/ckpt.pt --mmlu path/to/mmlu    # eval_mmlu.py's speed
     python bench.py loss              # the chunked loss at the paper's 131,072 ids: memory and speed
+    python bench.py cpu               # config/cpu.py's step: float32 vs bfloat16, eager vs compiled
 Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
@@ -205,6 +206,66 @@ def bench_model(nanogpt_dir, steps=5, repeats=3):
                   f"({tps['frozen'] / tps['nanogpt']:.3f}x); trainable {tps['trainable']:,.0f} ({tps['trainable'] / tps['nanogpt']:.3f}x)")
 
 # -----------------------------------------------------------------------------
+def bench_cpu(rounds=8, run_steps=300, nanogpt_dir=None):
+    """config/cpu.py's training step on this CPU: float32 vs bfloat16 autocast, eager vs torch.compile,
+    interleaved round by round (goal: bfloat16 >= 1.25x float32). Compiled is worth it only if it wins
+    including its compile time over a whole config/cpu.py run (run_steps steps). With --nanogpt, nanoGPT's
+    float32 model at the same shape is a row too."""
+    import importlib.util
+    import torch
+    from model import GPT, GPTConfig
+    from util import autocast, native_bf16
+    print(f"== cpu: config/cpu.py's shape, {torch.get_num_threads()} threads; bfloat16: {native_bf16()[1]}")
+    kw = dict(n_layer=4, n_head=4, n_embd=256, block_size=512, vocab_size=8192, bias=False, dropout=0.0)
+    batch = 8
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randint(0, kw['vocab_size'], (2, batch, 512), generator=g)
+    rows = {} # name -> (callable model, optimizer, dtype)
+    def add(name, model, dtype, compiled):
+        opt = model.configure_optimizers(0.1, 6e-4, (0.9, 0.95), 'cpu')
+        rows[name] = (torch.compile(model) if compiled else model, opt, dtype)
+    for dtype in ('float32', 'bfloat16'):
+        for compiled in (False, True):
+            torch.manual_seed(0)
+            add(f"{dtype} {'compiled' if compiled else 'eager'}", GPT(GPTConfig(**kw, embedding='random')), dtype, compiled)
+    path = os.path.join(nanogpt_dir or '', 'model.py')
+    if nanogpt_dir and os.path.exists(path):
+        spec = importlib.util.spec_from_file_location('nanogpt_model', path)
+        ng = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ng)
+        add('nanoGPT float32 eager', ng.GPT(ng.GPTConfig(**kw)), 'float32', False)
+    def step(name):
+        model, opt, dtype = rows[name]
+        t0 = time.perf_counter()
+        with autocast(dtype, 'cpu'):
+            _, loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return time.perf_counter() - t0
+    first = {name: step(name) for name in rows} # the compiled rows compile here
+    for name in rows:
+        step(name) # a second warm-up: compiled graphs settle after the first backward
+    times = {name: [] for name in rows}
+    for r in range(rounds): # one step of every row per round, the order rotating: drift hits all alike
+        names = list(rows)[r % len(rows):] + list(rows)[:r % len(rows)]
+        for name in names:
+            times[name].append(step(name))
+    base = statistics.median(times['float32 eager'])
+    tok = batch * 512
+    for name in rows:
+        med = statistics.median(times[name])
+        ratios = sorted(a / b for a, b in zip(times['float32 eager'], times[name]))
+        whole = first[name] + run_steps * med
+        print(f"{name:22s} {tok / med:7,.0f} tok/s, {base / med:.2f}x float32 eager (rounds {ratios[0]:.2f}-{ratios[-1]:.2f}); "
+              f"first step {first[name]:.1f} s; a {run_steps}-step run ~{whole / 60:.1f} min")
+    for dtype in ('float32', 'bfloat16'):
+        e, c = (first[f"{dtype} {k}"] + run_steps * statistics.median(times[f"{dtype} {k}"]) for k in ('eager', 'compiled'))
+        print(f"  {dtype}: compiled {'wins' if c < e else 'loses'} over a {run_steps}-step run, compile time included "
+              f"({c / 60:.1f} vs {e / 60:.1f} min)")
+    print(f"  bfloat16 eager / float32 eager: {base / statistics.median(times['bfloat16 eager']):.2f}x (goal >= 1.25)")
+
+# -----------------------------------------------------------------------------
 def bench_gpu(steps=10, warmup=3):
     """training tokens/s, MFU and peak memory of config/frozen.py's and config/gpu_small.py's shapes on
     one GPU, with the chunked loss and with the plain one: synthetic tokens, the 'random' frozen
@@ -342,7 +403,7 @@ def bench_loss(rounds=5):
           f"{statistics.median(ratios):.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.95)")
 
 SECTIONS = {'tokenizer': bench_tokenizer, 'glyphs': bench_glyphs, 'prepare': bench_prepare, 'model': bench_model,
-            'gpu': bench_gpu, 'eval': bench_eval, 'loss': bench_loss}
+            'cpu': bench_cpu, 'gpu': bench_gpu, 'eval': bench_eval, 'loss': bench_loss}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser()
@@ -356,6 +417,6 @@ if __name__ == '__main__':
     for s in args.sections:
         if s not in SECTIONS:
             raise SystemExit(f"unknown section {s!r}: use {', '.join(SECTIONS)}")
-        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt},
+        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt}, 'cpu': {'nanogpt_dir': args.nanogpt},
                   'eval': {'ckpt': args.ckpt, 'mmlu': args.mmlu}}.get(s, {})
         SECTIONS[s](**kwargs)

@@ -10,6 +10,7 @@ import sys
 import torch
 
 from model import load_checkpoint
+from util import autocast, inference_dtype
 
 parser = argparse.ArgumentParser(description="sample text from a glyphgpt checkpoint")
 parser.add_argument('ckpt', help="path to a ckpt.pt written by train.py")
@@ -20,12 +21,16 @@ parser.add_argument('--temperature', type=float, default=0.8, help="1.0 = no cha
 parser.add_argument('--top_k', type=int, default=200, help="retain only the top_k most likely tokens (0: all)")
 parser.add_argument('--seed', type=int, default=1337)
 parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+parser.add_argument('--dtype', default='checkpoint', choices=['checkpoint', 'auto', 'float32', 'bfloat16', 'float16'],
+                    help="autocast precision (default: the checkpoint's)")
 args = parser.parse_args()
 
 try:
     model, tok = load_checkpoint(args.ckpt, args.device)
 except (FileNotFoundError, ValueError) as e:
     sys.exit(f"error: {e}")
+dtype, _ = inference_dtype(model, torch.device(args.device).type, args.dtype)
+ctx = autocast(dtype, torch.device(args.device).type)
 start = args.start
 if start.startswith('FILE:'):
     with open(start[5:], encoding='utf-8') as f:
@@ -35,6 +40,7 @@ start_ids = tok.encode(start) if start else [tok.eot]
 x = torch.tensor(start_ids, dtype=torch.long, device=args.device)[None, ...]
 g = torch.Generator(device=args.device).manual_seed(args.seed)
 for k in range(args.num_samples):
-    y = model.generate(x, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k or None, generator=g)
+    with ctx:
+        y = model.generate(x, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k or None, generator=g)
     print(tok.decode(y[0].tolist()[0 if start else 1:]))
     print('---------------', flush=True)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up glyphgpt on a Debian/Ubuntu machine and is safe to run again (it skips what is there):
-#   system packages: GNU Unifont (the glyphs) and the embedded default corpus (King James Bible,
-#                    Russian and Chinese fortunes), through apt as root or with passwordless sudo;
+#   system packages: GNU Unifont (the glyphs), the embedded default corpus (King James Bible, Russian
+#                    and Chinese fortunes), and g++ with Python's headers, which torch.compile needs on
+#                    CPU (config/cpu.py compiles), through apt as root or with passwordless sudo;
 #   a virtualenv in .venv with requirements.txt.
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu bash setup.sh  installs the CPU-only torch wheel.
 set -euo pipefail
 cd "$(dirname "$0")"
-APT_PACKAGES="fonts-unifont bible-kjv fortunes-ru fortunes-zh"
+APT_PACKAGES="fonts-unifont bible-kjv fortunes-ru fortunes-zh g++ python3-dev"
 PY=${PYTHON:-python3}
 
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||

@@ -27,7 +27,6 @@ import os
 import signal
 import sys
 import time
-from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -37,7 +36,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from configurator import configure
 from model import GPT, GPTConfig, peak_flops
 from prepare import dataset_tokenizer, load_meta, read_shard
-from util import atomic_write, git_commit
+from util import atomic_write, autocast, git_commit, resolve_dtype
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -80,7 +79,7 @@ lr_decay_iters = 1000 # cosine decay reaches min_lr here; should be ~= max_iters
 min_lr = 1e-4 # minimum learning rate, ~= learning_rate/10 per Chinchilla
 # system
 device = 'cuda' if torch.cuda.is_available() else 'cpu' # 'cpu', 'cuda', 'cuda:0', 'mps'
-dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32' # 'float32', 'bfloat16', 'float16'
+dtype = 'auto' # 'auto' (bfloat16 where the GPU or CPU has it natively, else float32), 'float32', 'bfloat16', 'float16'
 compile = torch.cuda.is_available() # torch.compile the model (needs a C++ compiler on CPU)
 backend = 'nccl' if torch.cuda.is_available() else 'gloo' # DDP backend
 seed = 1337 # model init, data order and dropout all derive from it
@@ -125,16 +124,17 @@ if device_type == 'cuda':
     # TF32 tensor cores for fp32 matmuls and convolutions: faster, with a 10-bit mantissa
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-if dtype not in ('float32', 'bfloat16', 'float16'):
-    fail(f"dtype={dtype!r}: use 'float32', 'bfloat16' or 'float16'")
-ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
-# mixed precision on CPU too: matmuls in bfloat16 where the CPU has it natively (AVX512-BF16, AMX, recent Arm);
-# weights and optimizer state stay float32, autocast keeps layer norms and softmax in float32
+if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
+    fail(f"dtype={dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'")
 if dtype == 'float16' and device_type == 'cpu':
     fail("dtype='float16' needs a GPU: on CPU use 'bfloat16' or 'float32'")
-ctx = nullcontext() if dtype == 'float32' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+# mixed precision on CPU too, where the CPU multiplies bfloat16 natively (AVX512-BF16, AMX, Arm bf16): ~1.3x
+# the tokens/s of float32 on config/cpu.py. 'auto' is resolved once here, and the checkpoint keeps the result
+dtype, why = resolve_dtype(dtype, device_type)
+config['dtype'] = dtype
+ctx = autocast(dtype, device_type)
 if master_process:
-    print(f"precision on {device_type}: " + ('float32' if dtype == 'float32' else f"{dtype} autocast, float32 weights"))
+    print(f"precision on {device_type}: " + ('float32' if dtype == 'float32' else f"{dtype} autocast, float32 weights") + f" ({why})")
 
 # -----------------------------------------------------------------------------
 # data: shards from prepare.py. Every micro-batch is drawn from its own generator seeded by
@@ -269,15 +269,18 @@ if init_from == 'resume':
     checkpoint = None # the optimizer state now lives in the optimizer: let the copy go
 
 # compile the model
+if compile and device_type == 'cpu':
+    # inductor writes C++ for the CPU and builds it with the system's compiler against Python's headers
+    import shutil, sysconfig
+    cxx = os.environ.get('CXX') or next((c for c in ('g++', 'clang++', 'c++') if shutil.which(c)), None)
+    if not cxx or not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')):
+        compile = config['compile'] = False
+        if master_process:
+            print("compile=True on CPU needs a C++ compiler and Python's headers, training eager instead: `sudo apt-get "
+                  "install g++ python3-dev` (macOS: `xcode-select --install`) to compile")
 if compile:
-    if device_type == 'cpu':
-        # inductor writes C++ for the CPU and builds it with the system's compiler against Python's headers
-        import shutil, sysconfig
-        cxx = os.environ.get('CXX') or next((c for c in ('g++', 'clang++', 'c++') if shutil.which(c)), None)
-        if not cxx or not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')):
-            fail("--compile=True on CPU needs a C++ compiler and Python's headers: `sudo apt-get install g++ "
-                 "python3-dev` (macOS: `xcode-select --install`), or train eager with --compile=False")
-    print("compiling the model... (takes a ~minute)")
+    if master_process:
+        print("compiling the model... (takes a ~minute)")
     model = torch.compile(model)
 
 # wrap model into DDP container. broadcast_buffers=False: by default DDP re-sends every buffer on

@@ -1,8 +1,10 @@
 """
-Two small things several scripts need, stated once.
+Small things several scripts need, stated once: atomic writes, the git commit, the precision rule.
 """
 import os
+import re
 import subprocess
+from contextlib import nullcontext
 
 def atomic_write(path, write, mode='wb'):
     """write(f) into a temporary file beside path, then rename it over path. A reader (another
@@ -26,3 +28,47 @@ def git_commit():
         return r.stdout.strip() if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+def native_bf16(cpuinfo='/proc/cpuinfo'):
+    """(True/False, why): whether this CPU multiplies bfloat16 in hardware. Where it does (x86 AVX512-BF16
+    or AMX, Arm's bf16 extension) a bfloat16 matmul runs 2-3x float32's; where it does not, bfloat16 is
+    emulated and slower than float32. Read from Linux's /proc/cpuinfo, the only place that names the feature"""
+    try:
+        with open(cpuinfo) as f:
+            info = f.read()
+    except OSError:
+        return False, "the CPU's features cannot be read here (no /proc/cpuinfo)"
+    for flag in ('amx_bf16', 'avx512_bf16', 'bf16'): # the last is Arm's, in its 'Features' line
+        if re.search(rf'\b{flag}\b', info):
+            return True, f"the CPU has {flag}"
+    return False, "the CPU has neither avx512_bf16, amx_bf16 nor Arm's bf16: bfloat16 would be emulated"
+
+def resolve_dtype(dtype, device_type):
+    """'auto' -> 'bfloat16' where the device computes it natively, else 'float32'; -> (dtype, why)"""
+    if dtype != 'auto':
+        return dtype, 'as asked'
+    if device_type == 'cuda':
+        import torch # here, not at the top: prepare.py and corpus.py use this file without torch
+        ok = torch.cuda.is_bf16_supported()
+        return ('bfloat16' if ok else 'float32'), ('the GPU supports bfloat16' if ok else 'the GPU lacks bfloat16')
+    ok, why = native_bf16() if device_type == 'cpu' else (False, f"no bfloat16 rule for {device_type}")
+    return ('bfloat16' if ok else 'float32'), why
+
+def autocast(dtype, device_type):
+    """the mixed-precision context: matmuls in dtype, weights and optimizer state stay float32, and autocast
+    keeps layer norms, softmax and log-sum-exp in float32. float32: no context at all"""
+    if dtype == 'float32':
+        return nullcontext()
+    import torch
+    return torch.amp.autocast(device_type=device_type, dtype={'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype])
+
+def inference_dtype(model, device_type, asked='checkpoint'):
+    """the precision sample.py and the evaluation run a checkpoint in -> (dtype, why): the dtype it was trained
+    in unless asked otherwise. On a CPU a half-precision checkpoint runs in bfloat16 where the CPU has it
+    natively and in float32 elsewhere (float16 autocast is for GPUs)"""
+    if asked != 'checkpoint':
+        return resolve_dtype(asked, device_type)
+    dtype = ((getattr(model, 'checkpoint', None) or {}).get('config') or {}).get('dtype', 'float32')
+    if dtype == 'float32' or (device_type == 'cuda' and dtype != 'auto'):
+        return dtype, 'as trained'
+    return resolve_dtype('auto', device_type)
