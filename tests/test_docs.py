@@ -177,8 +177,8 @@ def parse_help(text):
     choices = {f: c.split(',') for f, c in re.findall(r'(--[\w-]+) \{([^}]*)\}', text)}
     valued = {f for f, _ in re.findall(r'(--[\w-]+) ([A-Z][A-Z_]*|\{[^}]*\})', text)}
     subs = next((m.split(',') for m in re.findall(r'^\s+\{([\w,-]+)\}\s*$', text, re.M)), None)
-    anyof = re.search(r'any of (\w+(?:, \w+)+)', text)
-    return flags, choices, valued, subs, anyof.group(1).split(', ') if anyof else None
+    anyof = re.search(r'any of (\w+(?:,\s+\w+)+)', text) # help text may wrap inside the list
+    return flags, choices, valued, subs, re.split(r',\s+', anyof.group(1)) if anyof else None
 
 @functools.lru_cache(maxsize=None)
 def train_defaults():

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 import eval_data
 import eval_mmlu
+import eval_tasks
 import tokenizer
 from conftest import ROOT, run
 from eval_data import LETTERS, load_mmlu
@@ -116,7 +117,7 @@ def test_prompt_format_header_shots_and_answers(data_dir, compact):
     assert [compact.decode(c) for c in conts] == [' A', ' B', ' C', ' D']
     assert example('  q \n', ['1', '2', '3', '4'], 3) == "q\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer: D\n\n"
     assert header('high_school_us_history') == "The following are multiple choice questions (with answers) about high school us history.\n\n"
-    assert eval_mmlu.paper_prompt(' q', list('wxyz')) == "Question:  q\nOptions: A) w B) x C) y D) z\nAnswer:"
+    assert eval_tasks.mmlu_paper_prompt(' q', list('wxyz')) == "Question:  q\nOptions: A) w B) x C) y D) z\nAnswer:"
 
 def test_encode_pair_moves_trailing_whitespace_into_the_continuation(compact):
     ctx, cont = encode_pair(compact, "Answer: ", "A")
@@ -199,7 +200,8 @@ def test_summary_and_results_json_structure(data_dir, compact):
     assert [q['index'] for q in qs if q['subject'] == 'marketing'] == [0, 1]
     st = s['standard']
     assert st['n'] == 6 and math.isclose(st['accuracy'], np.mean([q['pred'] == q['gold'] for q in qs]))
-    assert math.isclose(st['always_D'], np.mean([q['gold'] == 'D' for q in qs]))
+    assert st['chance'] == 0.25 and st['most_common_gold']['accuracy'] == max(np.mean([q['gold'] == L for q in qs]) for L in LETTERS)
+    assert np.mean([q['gold'] == st['most_common_gold']['label'] for q in qs]) == st['most_common_gold']['accuracy']
     assert sum(st['pred_histogram'].values()) == 6 and set(st['categories']) == {'stem', 'humanities', 'other'}
     assert st['categories']['stem']['n'] == 2 # anatomy is stem in lm-eval's map
     assert math.isclose(st['macro'], np.mean([v['accuracy'] for v in st['subjects'].values()]))
