@@ -314,7 +314,8 @@ def bench_gpu(steps=10, warmup=3):
 # -----------------------------------------------------------------------------
 def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     """eval_mmlu.py's standard protocol (5-shot) in prompt tokens/s against the model's plain forward
-    over the same padded batches (goal >= 0.8), and the wall time of both protocols"""
+    over the same padded batches (goal >= 0.8), and the wall time of both protocols; then every other
+    task's time per 1,000 questions against MMLU's (goal <= 2x)"""
     import torch
     import eval_mmlu
     from eval_data import load_mmlu
@@ -339,6 +340,25 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     print(f"{s['n_questions']} questions, 5-shot, both protocols: {s['wall_s']:.0f}s; standard protocol "
           f"{st['prompt_tokens_per_s']:,.0f} prompt tokens/s vs the plain forward over the same batches {plain:,.0f} "
           f"= {st['prompt_tokens_per_s'] / plain:.2f}x (goal >= 0.8)")
+    # the other tasks, in the checkpoint's precision as eval_mmlu.py runs them: seconds per 1,000 questions
+    # against the MMLU-570 run's, both protocols where a task has two (goal <= 2x)
+    from eval_data import task_path
+    from eval_tasks import TASKS
+    from util import autocast, inference_dtype
+    dtype, _ = inference_dtype(model, 'cpu')
+    with autocast(dtype, 'cpu'):
+        mmlu = eval_mmlu.evaluate(model, tok, data, shots=5, limit=limit, protocol='both', verbose=False)['summary']
+        per_k = 1000 * mmlu['wall_s'] / mmlu['n_questions']
+        print(f"in {dtype}: MMLU {mmlu['n_questions']} questions, both protocols, {per_k:.1f} s per 1,000 questions")
+        for t in TASKS:
+            if not os.path.exists(task_path(t)):
+                print(f"  {t}: skipped, no data (python eval_data.py)")
+                continue
+            r = eval_mmlu.evaluate_task(model, tok, t, task_path(t), verbose=False)['summary']
+            k = 1000 * r['wall_s'] / r['n_questions']
+            acc = f"acc {r['standard']['accuracy']:.1%}" + (f", acc_norm {r['standard']['acc_norm']:.1%}" if 'acc_norm' in r['standard'] else '')
+            print(f"  {t}: {r['n_questions']} questions in {r['wall_s']:.1f} s, {k:.1f} s per 1,000 = {k / per_k:.2f}x MMLU's "
+                  f"(goal <= 2); {acc}, chance {r['standard']['chance']:.1%}")
 
 # -----------------------------------------------------------------------------
 LOSS_CHILD = """

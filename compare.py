@@ -7,7 +7,10 @@ embeddings at equal tokens, the same data order and the same seed for every non-
   random         frozen Gaussian rows
   binary         frozen +-1 bits of the token id
 Then MMLU on the 570-question subset (first 10 test questions of each subject; --full: all 14,042) under
-the standard protocol and the paper's with 1 and with 2 generated tokens.
+the standard protocol and the paper's with 1 and with 2 generated tokens, and the tasks of eval_tasks.py
+under lm-eval's protocol: at CPU scale on a fixed subset, the first 200 validation questions of each (every
+arm is at chance there: the subset keeps the cost down), with --scale gpu on all of them. Data that is not
+in place (python eval_data.py) is skipped, saying so.
 
     python compare.py                      # config/cpu.py's shape on the embedded default
     python compare.py --max_iters 100      # shorter, for a first look
@@ -116,9 +119,15 @@ if __name__ == '__main__':
     # evaluation, in this process: the checkpoints carry everything
     import eval_mmlu
     from model import load_checkpoint
+    from eval_data import task_path
+    from eval_tasks import TASKS
     have_mmlu = os.path.exists(args.mmlu)
     if not have_mmlu:
-        print(f"MMLU skipped: no data at {args.mmlu}; docs/evaluation.md says where to get it")
+        print(f"MMLU skipped: no data at {args.mmlu}; `python eval_data.py` puts it in place")
+    tasks = [t for t in TASKS if os.path.exists(task_path(t))]
+    if len(tasks) < len(TASKS):
+        print(f"skipped, no data: {', '.join(t for t in TASKS if t not in tasks)}; `python eval_data.py` puts it in place")
+    task_limit = None if args.scale == 'gpu' else 200
     results, curves = {}, {}
     for name, _ in runs:
         out_dir = os.path.join(root, name)
@@ -126,8 +135,12 @@ if __name__ == '__main__':
         curves[name] = sorted({e['iter']: e['val_bpb'] for e in log}.items())
         res = dict(val_loss=log[-1]['val_loss'], val_bpb=log[-1]['val_bpb'], iters=log[-1]['iter'],
                    tokens=log[-1]['tokens'])
-        if have_mmlu:
+        if have_mmlu or tasks:
             model, tok = load_checkpoint(os.path.join(out_dir, 'ckpt.pt'))
+        for t in tasks:
+            st = eval_mmlu.evaluate_task(model, tok, t, task_path(t), task_limit, 'standard', verbose=False)['summary']['standard']
+            res.setdefault('tasks', {})[t] = {k: st[k] for k in ('accuracy', 'acc_norm', 'chance', 'n') if k in st}
+        if have_mmlu:
             data, _ = eval_mmlu.load_mmlu(args.mmlu, shots=5)
             limit = None if args.full else 10
             for gen in (1, 2):
@@ -135,7 +148,7 @@ if __name__ == '__main__':
                                        gen_tokens=gen, verbose=False)['summary']
                 if gen == 1:
                     res['standard'] = s['standard']['accuracy']
-                    res['always_d'] = s['standard']['always_D']
+                    res['most_common_gold'] = s['standard']['most_common_gold']['accuracy']
                 res[f'paper_{gen}'] = {k: s['paper'][k] for k in ('accuracy', 'parse_rate', 'whitespace_first_share')}
         results[name] = res
         print(f"{name}: val bpb {res['val_bpb']:.4f}", flush=True)
@@ -156,4 +169,11 @@ if __name__ == '__main__':
             line += (f" {r['standard']:8.1%} {p1['accuracy']:8.1%} {p1['parse_rate']:8.1%} {p1['whitespace_first_share']:6.1%}"
                      f" {p2['accuracy']:8.1%} {p2['parse_rate']:8.1%}")
         print(line)
+    if tasks:
+        chance = ', '.join(f"{t} {results[runs[0][0]]['tasks'][t]['chance']:.1%}" for t in tasks)
+        subset = 'all questions' if task_limit is None else f"first {task_limit} questions"
+        print(f"\nlm-eval prompt and metric, validation split, {subset} (acc; chance: {chance})")
+        print(f"{'run':16s} " + ' '.join(f"{t[:14]:>14s}" for t in tasks))
+        for name, r in results.items():
+            print(f"{name:16s} " + ' '.join(f"{r['tasks'][t]['accuracy']:14.1%}" for t in tasks))
     print(f"wrote {root}/results.json and {root}/val_bpb.png")

@@ -142,9 +142,16 @@ def test_every_config_file_sets_only_known_keys_of_the_right_type():
 def test_compare_runs_every_arm_and_keeps_finished_ones(work):
     args = [sys.executable, os.path.join(ROOT, 'compare.py'), '--max_iters=2', '--mmlu=absent', '--dataset=tiny',
             '--eval_interval=1', *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
+    # one task's data in place (made up, piqa's schema): the others are skipped, saying so
+    os.makedirs(work / 'data' / 'eval', exist_ok=True)
+    with open(work / 'data' / 'eval' / 'piqa.jsonl', 'w') as f:
+        f.writelines(json.dumps({'goal': f'To {w} a cat,', 'sol1': 'use a mat.', 'sol2': 'sit on it.', 'label': i % 2}) + '\n'
+                     for i, w in enumerate(['see', 'find', 'feed']))
     r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert 'skipped, no data: arc_easy, arc_challenge, commonsense_qa, sciq, hellaswag' in r.stdout
     res = json.load(open(work / 'out' / 'compare_cpu' / 'results.json'))
+    assert all(list(v['tasks']) == ['piqa'] and v['tasks']['piqa']['n'] == 3 for v in res['runs'].values())
     assert sorted(res['runs']) == sorted(['glyph_s1337', 'glyph_s1338', 'glyph_paper_s1337', 'trainable_s1337',
                                           'trainable_s1338', 'random_s1337', 'binary_s1337'])
     assert all(len(res['curves'][k]) == 3 for k in res['runs']) # steps 0, 1, 2
