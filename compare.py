@@ -1,108 +1,208 @@
 """
 The paper's core claim, measured so that a reader can judge it: the same GPT trained with five input
-embeddings at equal tokens, the same data order and the same seed for every non-embedding weight:
-  glyph          frozen Unifont glyphs, our recipe (two seeds)
+embeddings at equal tokens, several seeds each. A seed gives the same non-embedding initialisation and
+the same data order in every arm, so arms are compared seed by seed (paired):
+  glyph          frozen Unifont glyphs, our recipe
   glyph_paper    frozen Unifont glyphs, the paper's recipe
-  trainable      an ordinary learned embedding (two seeds)
+  trainable      an ordinary learned embedding
   random         frozen Gaussian rows
   binary         frozen +-1 bits of the token id
-Then MMLU on the 570-question subset (first 10 test questions of each subject; --full: all 14,042) under
-the standard protocol and the paper's with 1 and with 2 generated tokens, and the tasks of eval_tasks.py
-under lm-eval's protocol: at CPU scale on a fixed subset, the first 200 validation questions of each (every
-arm is at chance there: the subset keeps the cost down), with --scale gpu on all of them. Data that is not
-in place (python eval_data.py) is skipped, saying so.
+Per run: val bits per byte over the whole val split (rarity.py), split by how often each input (and
+target) token occurred in that run's training; MMLU on the 570-question subset (--full: all) under the
+standard protocol and the paper's with 1 and 2 generated tokens; the tasks of eval_tasks.py under
+lm-eval's protocol, on the first 200 validation questions of each at CPU scale (all with --scale gpu).
+Per arm: the mean with a 95% t-interval over seeds. Per pair: the mean paired difference with its
+interval, in words, and the seeds a difference of that size would need (paired t-test, alpha 0.05, 80%).
 
-    python compare.py                      # config/cpu.py's shape on the embedded default
-    python compare.py --max_iters 100      # shorter, for a first look
-    python compare.py --n_layer=2          # any other --key=value goes to train.py for every arm
-    python compare.py --scale gpu          # config/gpu_small.py and its data (GPU machines)
-Each arm is a train.py run in out/compare_<scale>/<arm>/; finished arms are kept, so an interrupted
-comparison picks up where it stopped. Writes results.json and val_bpb.png beside them.
+    python compare.py                          # 5 arms x 3 seeds x 150 steps of config/cpu.py: ~60-90 min on 2 cores
+    python compare.py --quick                  # glyph and trainable, 3 seeds x 100 steps: ~20 min
+    python compare.py --seeds 5 --arms glyph,trainable --max_iters 300
+    python compare.py --n_layer=2              # any other --key=value goes to train.py for every run
+    python compare.py --scale gpu              # config/gpu_small.py and its data (GPU machines)
+Each run is a train.py run in out/compare_<scale>_<max_iters>/<arm>_s<seed>/ (--out: another folder) with
+its analysis.json; finished runs are kept, so an interrupted comparison picks up where it stopped. Writes results.json, val_bpb.png and
+rarity.png beside them.
 """
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
 import sys
 import time
 
-ARMS = [ # name, train.py overrides, seeds
-    ('glyph', ['--embedding=glyph', "--glyph_recipe=default"], [1337, 1338]),
-    ('glyph_paper', ['--embedding=glyph', "--glyph_recipe=paper"], [1337]),
-    ('trainable', ['--embedding=trainable'], [1337, 1338]),
-    ('random', ['--embedding=random'], [1337]),
-    ('binary', ['--embedding=binary'], [1337]),
-]
-COLORS = {'glyph': (200, 30, 30), 'glyph_paper': (240, 140, 0), 'trainable': (30, 80, 200),
-          'random': (40, 150, 40), 'binary': (120, 60, 160)}
+ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'], 'glyph_paper': ['--embedding=glyph', '--glyph_recipe=paper'],
+        'trainable': ['--embedding=trainable'], 'random': ['--embedding=random'], 'binary': ['--embedding=binary']}
+PAIRS = [('glyph', 'trainable'), ('glyph_paper', 'trainable'), ('random', 'trainable'), ('binary', 'trainable'),
+         ('glyph', 'random'), ('glyph', 'glyph_paper')] # (a, b): a - b, where both arms ran
+TASK_LIMIT = 200 # at CPU scale every arm is at chance on the tasks: a fixed subset keeps the cost down
+
+# -----------------------------------------------------------------------------
+# statistics: Student's t from its density, no scipy
+
+def t_cdf(x, df, steps=2000):
+    """P(T <= x) for Student's t with df degrees of freedom: Simpson's rule on the density from 0 to |x|"""
+    import numpy as np
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+    t = np.linspace(0, abs(x), steps + 1)
+    f = c * (1 + t * t / df) ** (-(df + 1) / 2)
+    area = (t[1] - t[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
+    return 0.5 + math.copysign(float(area), x)
+
+def t_quantile(p, df):
+    """the x with P(T <= x) = p, by bisection"""
+    lo, hi = -100.0, 100.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+
+def mean_ci(xs):
+    """(mean, half-width of the 95% t-interval); the half-width is None for one value"""
+    n, m = len(xs), sum(xs) / len(xs)
+    if n < 2:
+        return m, None
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
+    return m, t_quantile(0.975, n - 1) * sd / math.sqrt(n)
+
+def seeds_needed(diff, sd, power=0.8, cap=10_000):
+    """the smallest n with (t_{0.975,n-1} + t_{power,n-1}) * sd / sqrt(n) <= |diff|: the seeds a paired
+    t-test needs to detect a true difference diff at alpha 0.05 with this power (None beyond cap). The
+    normal approximation, ((1.960 + 0.842) * sd / diff)^2, is a lower bound to start from"""
+    if not diff or not sd:
+        return None
+    n = max(2, int(((1.959964 + 0.841621) * sd / abs(diff)) ** 2))
+    while n <= cap and (t_quantile(0.975, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n) > abs(diff):
+        n += 1
+    return n if n <= cap else None
+
+def paired(a, b):
+    """a, b: {seed: value}. The mean of a - b over shared seeds, its interval, and what it says in words"""
+    seeds = sorted(set(a) & set(b))
+    d = [a[s] - b[s] for s in seeds]
+    m, hw = mean_ci(d)
+    sd = hw / t_quantile(0.975, len(d) - 1) * math.sqrt(len(d)) if hw is not None else None
+    if hw is None:
+        words = f"one seed: {m:+.3f}, no interval"
+    elif abs(m) > hw:
+        words = f"resolved: {m:+.3f} +- {hw:.3f}"
+    else:
+        words = f"not resolved: no difference larger than {abs(m) + hw:.3f} at this budget"
+    return dict(seeds=seeds, mean=m, ci95=hw, sd=sd, words=words, seeds_needed=seeds_needed(m, sd))
+
+# -----------------------------------------------------------------------------
 
 def finished(out_dir, max_iters):
     path = os.path.join(out_dir, 'log.jsonl')
-    if not os.path.exists(path):
-        return False
-    return any(json.loads(line)['iter'] == max_iters for line in open(path))
+    return os.path.exists(path) and any(json.loads(line)['iter'] == max_iters for line in open(path))
 
-def plot(curves, path, baseline):
-    """val bpb against steps, one line per run, drawn with Pillow"""
-    from PIL import Image, ImageDraw
-    W, H, m = 900, 560, 60
-    img = Image.new('RGB', (W, H), 'white')
-    d = ImageDraw.Draw(img)
-    pts = [p for c in curves.values() for p in c]
-    xmax = max(x for x, _ in pts) or 1
-    ylo, yhi = min(min(y for _, y in pts), baseline) * 0.95, min(max(y for _, y in pts), 3 * baseline)
-    X = lambda x: m + (W - 2 * m) * x / xmax
-    Y = lambda y: H - m - (H - 2 * m) * (min(y, yhi) - ylo) / (yhi - ylo)
-    d.rectangle([m, m, W - m, H - m], outline='black')
-    for k in range(6): # axis labels
-        y = ylo + (yhi - ylo) * k / 5
-        d.text((5, Y(y) - 6), f"{y:.2f}", fill='black')
-        d.text((X(xmax * k / 5) - 10, H - m + 8), f"{int(xmax * k / 5)}", fill='black')
-    d.line([X(0), Y(baseline), X(xmax), Y(baseline)], fill=(150, 150, 150))
-    d.text((X(0) + 5, Y(baseline) - 14), "unigram baseline", fill=(120, 120, 120))
-    for k, (name, c) in enumerate(sorted(curves.items())):
-        color = COLORS[name.rsplit('_s', 1)[0]]
-        d.line([(X(x), Y(y)) for x, y in c], fill=color, width=2 if name.endswith('1337') else 1)
-        d.text((W - m - 170, m + 10 + 14 * k), name, fill=color)
-    d.text((m, 20), "val bits per byte vs optimizer steps", fill='black')
-    img.save(path)
+def analyse(out_dir, max_iters, edges, mmlu, tasks, task_limit, full):
+    """a finished run -> its analysis, kept in analysis.json (recomputed only when the run changed)"""
+    import eval_mmlu
+    import rarity
+    from eval_data import task_path
+    path = os.path.join(out_dir, 'analysis.json')
+    if os.path.exists(path):
+        res = json.load(open(path))
+        if (res.get('max_iters') == max_iters and edges in (None, res.get('edges')) and ('mmlu_standard' in res) == bool(mmlu)
+                and sorted(res.get('tasks', {})) == sorted(tasks)):
+            return res
+    ckpt = os.path.join(out_dir, 'ckpt.pt')
+    res = dict(rarity.analyse_checkpoint(ckpt, edges=edges), max_iters=max_iters)
+    log = [json.loads(line) for line in open(os.path.join(out_dir, 'log.jsonl'))]
+    res['curve'] = sorted({e['iter']: e['val_bpb'] for e in log}.items())
+    if mmlu or tasks:
+        from model import load_checkpoint
+        from util import autocast, inference_dtype
+        model, tok = load_checkpoint(ckpt)
+        with autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
+            res['tasks'] = {}
+            for t in tasks:
+                st = eval_mmlu.evaluate_task(model, tok, t, task_path(t), task_limit, 'standard', verbose=False)['summary']['standard']
+                res['tasks'][t] = {k: st[k] for k in ('accuracy', 'acc_norm', 'chance', 'n') if k in st}
+            if mmlu:
+                data, _ = eval_mmlu.load_mmlu(mmlu, shots=5)
+                for gen in (1, 2):
+                    s = eval_mmlu.evaluate(model, tok, data, limit=None if full else 10, gen_tokens=gen, verbose=False,
+                                           protocol='both' if gen == 1 else 'paper')['summary']
+                    if gen == 1:
+                        res['mmlu_standard'] = s['standard']['accuracy']
+                    res[f'mmlu_paper_{gen}'] = {k: s['paper'][k] for k in ('accuracy', 'parse_rate')}
+    with open(path, 'w') as f:
+        json.dump(res, f)
+    return res
+
+def summarise(runs, arms):
+    """runs: {(arm, seed): analysis} -> per arm {metric: (mean, ci95, n)}, per pair paired differences"""
+    per_arm, pairs = {}, {}
+    for arm in arms:
+        mine = {s: r for (a, s), r in runs.items() if a == arm}
+        per_arm[arm] = {'val_bpb': mean_ci([r['val_bpb'] for r in mine.values()]), 'seeds': sorted(mine),
+                        'by_input': [mean_ci([r['by_input'][k]['bpb'] for r in mine.values()]) for k in range(len(next(iter(mine.values()))['by_input']))]}
+    for a, b in PAIRS:
+        if a in arms and b in arms:
+            get = lambda arm, f: {s: f(r) for (x, s), r in runs.items() if x == arm}
+            pairs[f"{a} - {b}"] = dict(paired(get(a, lambda r: r['val_bpb']), get(b, lambda r: r['val_bpb'])), **{
+                key: [paired(get(a, lambda r: r[key][k]['bpb']), get(b, lambda r: r[key][k]['bpb']))
+                      for k in range(len(per_arm[a]['by_input']))] for key in ('by_input', 'by_target')})
+    return per_arm, pairs
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description="the five embeddings at equal tokens")
+    ap = argparse.ArgumentParser(description="the five embeddings at equal tokens, seeds paired")
     ap.add_argument('--scale', choices=['cpu', 'gpu'], default='cpu')
-    ap.add_argument('--max_iters', type=int, default=None, help="steps per arm (default: the config's)")
+    ap.add_argument('--arms', default=','.join(ARMS), help=f"comma-separated, any of {', '.join(ARMS)}")
+    ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
+    ap.add_argument('--max_iters', type=int, default=150, help="steps per run; the learning-rate decay follows it")
+    ap.add_argument('--quick', action='store_true', help="glyph and trainable, 3 seeds, 100 steps (~20 minutes on 2 cores)")
     ap.add_argument('--full', action='store_true', help="MMLU on all 14,042 questions, not the 570 subset")
     ap.add_argument('--mmlu', default=os.environ.get('MMLU_DIR', 'data/mmlu'), help="MMLU data (see eval_mmlu.py)")
-    args, extra = ap.parse_known_args() # anything else is a train.py override for every arm, --key=value
+    ap.add_argument('--out', default='', help="folder of the runs (default out/compare_<scale>_<max_iters>); "
+                                              "give another one when you change a train.py setting")
+    args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
     if any(not (e.startswith('--') and '=' in e) for e in extra):
         ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
+    if args.quick:
+        args.arms, args.seeds, args.max_iters = 'glyph,trainable', 3, 100
+    arms = [a for a in args.arms.split(',') if a]
+    if not arms or any(a not in ARMS for a in arms) or args.seeds < 1:
+        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, at least one seed")
     here = os.path.dirname(os.path.abspath(__file__))
     config = os.path.join(here, 'config', {'cpu': 'cpu.py', 'gpu': 'gpu_small.py'}[args.scale])
-    train = os.path.join(here, 'train.py')
-    root = f'out/compare_{args.scale}'
-    iters = [f'--max_iters={args.max_iters}', f'--lr_decay_iters={args.max_iters}'] if args.max_iters else []
-    runs = [(f'{name}_s{seed}', over + [f'--seed={seed}']) for name, over, seeds in ARMS for seed in seeds]
-    py = sys.executable
+    root, py = args.out or f'out/compare_{args.scale}_{args.max_iters}', sys.executable
+    seeds = [1337 + k for k in range(args.seeds)]
+    runs = [(arm, seed) for seed in seeds for arm in arms] # seed-major: a stop leaves whole pairs behind
+    from eval_data import task_path
+    from eval_tasks import TASKS
+    mmlu = args.mmlu if os.path.exists(args.mmlu) else None
+    tasks = [t for t in TASKS if os.path.exists(task_path(t))]
+    task_limit = None if args.scale == 'gpu' else TASK_LIMIT
 
-    # the estimate first: one short timed run of the first arm's shape
+    # every choice, before the first run
     t0 = time.time()
-    max_iters = args.max_iters or int(re.search(r'max_iters = ([\d_]+)', open(config).read())[1])
-    todo = [r for r in runs if not finished(os.path.join(root, r[0]), max_iters)]
-    print(f"{len(runs)} runs of {max_iters} steps ({len(todo)} to train) on {config}", flush=True)
+    todo = [r for r in runs if not finished(os.path.join(root, f"{r[0]}_s{r[1]}"), args.max_iters)]
+    print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds ({', '.join(map(str, seeds))}) x {args.max_iters} "
+          f"steps of {os.path.relpath(config, here)}{' ' + ' '.join(extra) if extra else ''}; {len(todo)} runs to train, "
+          f"{len(runs) - len(todo)} kept", flush=True)
+    print(f"per run: val bits per byte over the whole val split, by token rarity; MMLU "
+          f"{'skipped (no data at ' + args.mmlu + '; python eval_data.py)' if not mmlu else ('all' if args.full else '570')}; "
+          f"tasks {', '.join(tasks) or 'none (python eval_data.py)'}"
+          f"{'' if task_limit is None else f', first {task_limit} questions each'}", flush=True)
     if todo and args.scale == 'cpu':
-        probe = subprocess.run([py, train, config, '--max_iters=6', '--eval_iters=1', '--log_interval=3',
-                                f'--out_dir={root}/_probe', *extra], capture_output=True, text=True)
+        probe = subprocess.run([py, os.path.join(here, 'train.py'), config, '--max_iters=6', '--eval_iters=1', '--log_interval=3',
+                                '--compile=False', f'--out_dir={root}/_probe', *extra], capture_output=True, text=True)
         ms = [float(m) for m in re.findall(r'time ([\d.]+)ms', probe.stdout)][-1:] or [0]
-        print(f"estimate: {len(todo)} x {max_iters} steps x {ms[0] / 1000:.2f}s = "
-              f"{len(todo) * max_iters * ms[0] / 60000:.0f} minutes of training, plus evaluation", flush=True)
+        print(f"estimate: {len(todo)} x {args.max_iters} steps x {ms[0] / 1000:.2f}s (eager) = "
+              f"{len(todo) * args.max_iters * ms[0] / 60000:.0f} minutes of training, plus ~1 minute per run of evaluation", flush=True)
 
-    baseline = None
-    for k, (name, over) in enumerate(runs):
-        out_dir = os.path.join(root, name)
-        cmd = [py, train, config, f'--out_dir={out_dir}', *over, *iters, *extra]
-        if finished(out_dir, max_iters):
-            print(f"[{k + 1}/{len(runs)}] {name}: done before, kept", flush=True)
+    results, edges = {}, None
+    for k, (arm, seed) in enumerate(runs):
+        name, out_dir = f"{arm}_s{seed}", os.path.join(root, f"{arm}_s{seed}")
+        cmd = [py, os.path.join(here, 'train.py'), config, f'--out_dir={out_dir}', *ARMS[arm], f'--seed={seed}',
+               f'--max_iters={args.max_iters}', f'--lr_decay_iters={args.max_iters}',
+               f'--eval_interval={max(1, args.max_iters // 6)}', *extra] # a curve of 7 points; extra may override
+        if finished(out_dir, args.max_iters):
+            print(f"[{k + 1}/{len(runs)}] {name}: trained before, kept", flush=True)
         else:
             if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
                 cmd.append('--init_from=resume')
@@ -112,68 +212,52 @@ if __name__ == '__main__':
                 f.write(r.stdout + r.stderr)
             if r.returncode != 0:
                 sys.exit(f"compare.py: {name} failed:\n{r.stderr[-2000:]}")
-        if baseline is None:
-            m = re.search(r'unigram baseline: ([\d.]+)', open(os.path.join(out_dir, 'train.log')).read())
-            baseline = float(m[1]) if m else None
+        results[arm, seed] = res = analyse(out_dir, args.max_iters, edges, mmlu, tasks, task_limit, args.full)
+        edges = edges or res['edges'] # the first run's buckets for all: the same seed gives the same counts in every arm
+        print(f"    val bpb over the whole val split {res['val_bpb']:.4f}", flush=True)
 
-    # evaluation, in this process: the checkpoints carry everything
-    import eval_mmlu
-    from model import load_checkpoint
-    from eval_data import task_path
-    from eval_tasks import TASKS
-    have_mmlu = os.path.exists(args.mmlu)
-    if not have_mmlu:
-        print(f"MMLU skipped: no data at {args.mmlu}; `python eval_data.py` puts it in place")
-    tasks = [t for t in TASKS if os.path.exists(task_path(t))]
-    if len(tasks) < len(TASKS):
-        print(f"skipped, no data: {', '.join(t for t in TASKS if t not in tasks)}; `python eval_data.py` puts it in place")
-    task_limit = None if args.scale == 'gpu' else 200
-    results, curves = {}, {}
-    for name, _ in runs:
-        out_dir = os.path.join(root, name)
-        log = [json.loads(line) for line in open(os.path.join(out_dir, 'log.jsonl'))]
-        curves[name] = sorted({e['iter']: e['val_bpb'] for e in log}.items())
-        res = dict(val_loss=log[-1]['val_loss'], val_bpb=log[-1]['val_bpb'], iters=log[-1]['iter'],
-                   tokens=log[-1]['tokens'])
-        if have_mmlu or tasks:
-            model, tok = load_checkpoint(os.path.join(out_dir, 'ckpt.pt'))
-        for t in tasks:
-            st = eval_mmlu.evaluate_task(model, tok, t, task_path(t), task_limit, 'standard', verbose=False)['summary']['standard']
-            res.setdefault('tasks', {})[t] = {k: st[k] for k in ('accuracy', 'acc_norm', 'chance', 'n') if k in st}
-        if have_mmlu:
-            data, _ = eval_mmlu.load_mmlu(args.mmlu, shots=5)
-            limit = None if args.full else 10
-            for gen in (1, 2):
-                s = eval_mmlu.evaluate(model, tok, data, limit=limit, protocol='both' if gen == 1 else 'paper',
-                                       gen_tokens=gen, verbose=False)['summary']
-                if gen == 1:
-                    res['standard'] = s['standard']['accuracy']
-                    res['most_common_gold'] = s['standard']['most_common_gold']['accuracy']
-                res[f'paper_{gen}'] = {k: s['paper'][k] for k in ('accuracy', 'parse_rate', 'whitespace_first_share')}
-        results[name] = res
-        print(f"{name}: val bpb {res['val_bpb']:.4f}", flush=True)
-
-    os.makedirs(root, exist_ok=True)
+    per_arm, pairs = summarise(results, arms)
+    first = results[runs[0]]
+    baseline = None
+    m = re.search(r'unigram baseline: ([\d.]+)', open(os.path.join(root, f"{arms[0]}_s{seeds[0]}", 'train.log')).read())
+    baseline = float(m[1]) if m else None
     with open(os.path.join(root, 'results.json'), 'w') as f:
-        json.dump(dict(config=config, max_iters=max_iters, unigram_bpb=baseline, runs=results, curves=curves), f, indent=1)
-    plot(curves, os.path.join(root, 'val_bpb.png'), baseline or min(y for c in curves.values() for _, y in c))
-    print(f"\nunigram baseline {baseline} bits per byte; {max_iters} steps per run")
-    head = f"{'run':16s} {'val loss':>8s} {'val bpb':>8s}"
-    if have_mmlu:
-        head += f" {'MMLU std':>8s} {'paper@1':>8s} {'parse@1':>8s} {'ws@1':>6s} {'paper@2':>8s} {'parse@2':>8s}"
-    print(head)
-    for name, r in results.items():
-        line = f"{name:16s} {r['val_loss']:8.4f} {r['val_bpb']:8.4f}"
-        if have_mmlu:
-            p1, p2 = r['paper_1'], r['paper_2']
-            line += (f" {r['standard']:8.1%} {p1['accuracy']:8.1%} {p1['parse_rate']:8.1%} {p1['whitespace_first_share']:6.1%}"
-                     f" {p2['accuracy']:8.1%} {p2['parse_rate']:8.1%}")
-        print(line)
-    if tasks:
-        chance = ', '.join(f"{t} {results[runs[0][0]]['tasks'][t]['chance']:.1%}" for t in tasks)
-        subset = 'all questions' if task_limit is None else f"first {task_limit} questions"
-        print(f"\nlm-eval prompt and metric, validation split, {subset} (acc; chance: {chance})")
-        print(f"{'run':16s} " + ' '.join(f"{t[:14]:>14s}" for t in tasks))
-        for name, r in results.items():
-            print(f"{name:16s} " + ' '.join(f"{r['tasks'][t]['accuracy']:14.1%}" for t in tasks))
-    print(f"wrote {root}/results.json and {root}/val_bpb.png")
+        json.dump(dict(config=config, extra=extra, max_iters=args.max_iters, seeds=seeds, unigram_bpb=baseline, edges=edges,
+                       runs={f"{a}_s{s}": r for (a, s), r in results.items()}, arms=per_arm, pairs=pairs), f, indent=1)
+    import plots
+    plots.plot_curves({a: {s: [tuple(p) for p in results[a, s]['curve'] if p[0] > 0] or [tuple(results[a, s]['curve'][0])]
+                           for s in seeds} for a in arms}, # step 0 (~4.6 at init) would squeeze the rest
+                      os.path.join(root, 'val_bpb.png'), baseline)
+    labels = [b['label'] for b in first['by_input']]
+    plots.plot_buckets({a: [(labels[k], m, hw) for k, (m, hw) in enumerate(per_arm[a]['by_input'])] for a in arms},
+                       os.path.join(root, 'rarity.png'))
+
+    ci = lambda m, hw: f"{m:.4f} +- {hw:.4f}" if hw is not None else f"{m:.4f}"
+    dci = lambda m, hw: f"{m:+.3f} +- {hw:.3f}" if hw is not None else f"{m:+.3f}"
+    print(f"\n{args.max_iters} steps per run, {len(seeds)} seeds; unigram baseline {baseline} bits per byte; "
+          f"val bits per byte over the whole val split, mean +- 95% t-interval over seeds")
+    print(f"{'arm':12s} {'val bpb':>18s}   " + '  '.join(f"{l:>17s}" for l in labels) + "   (by input-token training count)")
+    for a in arms:
+        print(f"{a:12s} {ci(*per_arm[a]['val_bpb']):>18s}   " + '  '.join(f"{ci(*x):>17s}" for x in per_arm[a]['by_input']))
+    shares = '  '.join(f"{b['label']} {b['positions_share']:.1%}" for b in first['by_input'])
+    print(f"val positions per bucket: {shares}")
+    print("\npaired differences in val bits per byte (same seeds):")
+    for name, p in pairs.items():
+        need = f"; a difference of this size would need ~{p['seeds_needed']} seeds" if p['seeds_needed'] else ""
+        print(f"  {name:24s} {p['words']}{need}")
+    for key in ('by_input', 'by_target'):
+        print(f"\npaired differences by how often the {key[3:]} token occurred in training (mean +- 95% interval):")
+        print(f"  {'':24s}" + '  '.join(f"{l:>15s}" for l in labels))
+        for name, p in pairs.items():
+            print(f"  {name:24s}" + '  '.join(f"{dci(q['mean'], q['ci95']):>15s}" for q in p[key]))
+    if mmlu or tasks:
+        print(f"\nMMLU (standard, paper@1, paper@2) and tasks (acc{'' if task_limit is None else f', first {task_limit}'}), mean over seeds:")
+        for a in arms:
+            mine = [results[a, s] for s in seeds]
+            avg = lambda f: sum(map(f, mine)) / len(mine)
+            line = f"  {a:12s}"
+            if mmlu:
+                line += f" MMLU {avg(lambda r: r['mmlu_standard']):.1%} / {avg(lambda r: r['mmlu_paper_1']['accuracy']):.1%} / {avg(lambda r: r['mmlu_paper_2']['accuracy']):.1%}"
+            line += ''.join(f"  {t} {avg(lambda r: r['tasks'][t]['accuracy']):.1%}" for t in tasks)
+            print(line)
+    print(f"wrote {root}/results.json, {root}/val_bpb.png and {root}/rarity.png")

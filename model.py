@@ -353,5 +353,5 @@ def load_checkpoint(path, device='cpu'):
                          f"{checkpoint['tokenizer_hash'][:16]}): use the glyphgpt version that wrote it")
     model = GPT(GPTConfig(**checkpoint['model_args']))
     model.load_state_dict(checkpoint['model'])
-    model.checkpoint = {k: checkpoint.get(k) for k in ('iter_num', 'config', 'provenance', 'tokenizer_hash')}
+    model.checkpoint = {k: checkpoint.get(k) for k in ('iter_num', 'config', 'world_size', 'provenance', 'tokenizer_hash')}
     return model.to(device).eval(), tok

@@ -36,7 +36,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from configurator import configure
 from model import GPT, GPTConfig, peak_flops
 from prepare import dataset_tokenizer, load_meta, read_shard
-from util import atomic_write, autocast, git_commit, resolve_dtype
+from util import atomic_write, autocast, draw_windows, git_commit, resolve_dtype
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -153,14 +153,9 @@ for s in ('train', 'val'):
         fail(f"the {s} split of {data_dir} has no shard longer than block_size={block_size}: lower block_size or prepare more text")
 
 def sample_windows(split, rng, n):
-    """n windows of block_size + 1 tokens at random places of a split, as (x, y) on the device"""
-    arrays = [a for a in shards[split] if len(a) > block_size]
-    room = np.array([len(a) - block_size - 1 for a in arrays], dtype=np.float64)
-    rows = []
-    for k in rng.choice(len(arrays), size=n, p=room / room.sum()):
-        o = rng.integers(0, int(room[k]) + 1)
-        rows.append(arrays[k][o:o + block_size + 1])
-    data = torch.from_numpy(np.stack(rows).astype(np.int64))
+    """n windows of block_size + 1 tokens at random places of a split, as (x, y) on the device. The rule
+    itself is util.draw_windows, so that rarity.py can replay exactly the tokens a run trained on"""
+    data = torch.from_numpy(draw_windows(shards[split], block_size, rng, n).astype(np.int64))
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     if device_type == 'cuda':
         # page-locked memory lets the copy to the GPU run while the CPU goes on (non_blocking)
@@ -319,7 +314,7 @@ def get_lr(it):
 def save_checkpoint():
     """written under a temporary name and renamed: a crash mid-write never leaves a broken ckpt.pt"""
     checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
-                  'iter_num': iter_num, 'config': config, 'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
+                  'iter_num': iter_num, 'config': config, 'world_size': ddp_world_size, 'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
                   'provenance': {**provenance, 'git_commit': git_commit()}}
     atomic_write(ckpt_path, lambda f: torch.save(checkpoint, f))
     print(f"saving checkpoint to {ckpt_path}")

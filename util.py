@@ -1,5 +1,6 @@
 """
-Small things several scripts need, stated once: atomic writes, the git commit, the precision rule.
+Small things several scripts need, stated once: atomic writes, the git commit, the training windows'
+sampling rule, the precision rule.
 """
 import os
 import re
@@ -28,6 +29,20 @@ def git_commit():
         return r.stdout.strip() if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+def draw_windows(arrays, block_size, rng, n):
+    """n windows of block_size + 1 tokens at random places of a split's token arrays -> (n, block_size + 1)
+    array. A shard is picked with probability proportional to the windows it holds, then a uniform offset
+    in it: every window of the split is equally likely. train.py draws its batches with this, from an rng
+    seeded by (seed, iteration, micro-step, rank); rarity.py replays them to count what a run saw"""
+    import numpy as np
+    arrays = [a for a in arrays if len(a) > block_size]
+    room = np.array([len(a) - block_size - 1 for a in arrays], dtype=np.float64)
+    rows = []
+    for k in rng.choice(len(arrays), size=n, p=room / room.sum()):
+        o = rng.integers(0, int(room[k]) + 1)
+        rows.append(arrays[k][o:o + block_size + 1])
+    return np.stack(rows)
 
 def native_bf16(cpuinfo='/proc/cpuinfo'):
     """(True/False, why): whether this CPU multiplies bfloat16 in hardware. Where it does (x86 AVX512-BF16

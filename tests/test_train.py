@@ -139,9 +139,10 @@ def test_every_config_file_sets_only_known_keys_of_the_right_type():
     finally:
         os.chdir(cwd)
 
-def test_compare_runs_every_arm_and_keeps_finished_ones(work):
+def test_compare_runs_every_arm_and_seed_and_keeps_finished_ones(work):
     args = [sys.executable, os.path.join(ROOT, 'compare.py'), '--max_iters=2', '--mmlu=absent', '--dataset=tiny',
-            '--eval_interval=1', *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
+            '--arms=glyph,glyph_paper,trainable', '--seeds=2', '--eval_interval=1',
+            *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
     # one task's data in place (made up, piqa's schema): the others are skipped, saying so
     os.makedirs(work / 'data' / 'eval', exist_ok=True)
     with open(work / 'data' / 'eval' / 'piqa.jsonl', 'w') as f:
@@ -149,17 +150,21 @@ def test_compare_runs_every_arm_and_keeps_finished_ones(work):
                      for i, w in enumerate(['see', 'find', 'feed']))
     r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert 'skipped, no data: arc_easy, arc_challenge, commonsense_qa, sciq, hellaswag' in r.stdout
-    res = json.load(open(work / 'out' / 'compare_cpu' / 'results.json'))
-    assert all(list(v['tasks']) == ['piqa'] and v['tasks']['piqa']['n'] == 3 for v in res['runs'].values())
-    assert sorted(res['runs']) == sorted(['glyph_s1337', 'glyph_s1338', 'glyph_paper_s1337', 'trainable_s1337',
-                                          'trainable_s1338', 'random_s1337', 'binary_s1337'])
-    assert all(len(res['curves'][k]) == 3 for k in res['runs']) # steps 0, 1, 2
+    assert '3 arms (glyph, glyph_paper, trainable) x 2 seeds (1337, 1338) x 2 steps' in r.stdout # choices first
+    assert 'MMLU skipped' in r.stdout and 'tasks piqa, first 200 questions each' in r.stdout
+    res = json.load(open(work / 'out' / 'compare_cpu_2' / 'results.json'))
+    assert sorted(res['runs']) == sorted(f"{a}_s{s}" for a in ('glyph', 'glyph_paper', 'trainable') for s in (1337, 1338))
+    assert all(len(v['curve']) == 3 and v['tasks']['piqa']['n'] == 3 for v in res['runs'].values()) # steps 0, 1, 2
     # equal data and non-embedding weights: the two glyph recipes differ only in the input matrix
     assert res['runs']['glyph_s1337']['val_bpb'] != res['runs']['glyph_paper_s1337']['val_bpb']
-    assert (work / 'out' / 'compare_cpu' / 'val_bpb.png').exists() and 'MMLU skipped' in r.stdout
+    # the arm's mean and the pair's paired difference come from the runs' whole-split bits per byte
+    g = [res['runs'][f'glyph_s{s}']['val_bpb'] for s in (1337, 1338)]
+    t = [res['runs'][f'trainable_s{s}']['val_bpb'] for s in (1337, 1338)]
+    assert abs(res['arms']['glyph']['val_bpb'][0] - sum(g) / 2) < 1e-12
+    assert abs(res['pairs']['glyph - trainable']['mean'] - (g[0] - t[0] + g[1] - t[1]) / 2) < 1e-12
+    assert 'paired differences' in r.stdout and (work / 'out' / 'compare_cpu_2' / 'rarity.png').exists()
     again = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
-    assert again.stdout.count('done before, kept') == 7
+    assert again.returncode == 0 and again.stdout.count('trained before, kept') == 6
 
 def test_precision_rule(tmp_path):
     # 'auto': bfloat16 where the CPU multiplies it natively, read from /proc/cpuinfo's flags; float32 otherwise

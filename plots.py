@@ -1,0 +1,154 @@
+"""
+The comparison's two charts as PNGs, drawn with Pillow alone: val bits per byte against optimizer steps
+(mean and seed band per arm), and val bits per byte by how often the input token occurred in training.
+"""
+import math
+import os
+
+from PIL import Image, ImageDraw, ImageFont
+
+COLORS = {'glyph': (200, 30, 30), 'glyph_paper': (240, 140, 0), 'trainable': (30, 80, 200),
+          'random': (40, 150, 40), 'binary': (120, 60, 160)}
+OTHER = (90, 90, 90)        # any arm not in COLORS
+BASELINE = (150, 150, 150)  # lighter than OTHER, and dashed, so it never reads as an arm
+GRID = (228, 228, 228)
+W, H = 1000, 620
+PL, PR, PT, PB = 90, 780, 50, 545  # the plot area; the legend sits right of it, where no data can be
+
+def font(size=14):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError: # Pillow < 10.1: one fixed-size bitmap font
+        return ImageFont.load_default()
+
+def nice_ticks(lo, hi, n=5):
+    """round values 1, 2, 2.5 or 5 x 10^k apart, about n intervals of them, from <= lo to >= hi"""
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi == lo: # a single value: give it a range around itself
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    base = 10 ** math.floor(math.log10((hi - lo) / n))
+    # the 1e-9 keeps float noise (2.3 / 0.1 = 22.999...) from adding a tick outside the data
+    count = lambda s: math.ceil(hi / s - 1e-9) - math.floor(lo / s + 1e-9)
+    step = min((m * base * e for e in (1, 10) for m in (1, 2, 2.5, 5)), key=lambda s: (abs(count(s) - n), -s))
+    first = math.floor(lo / step + 1e-9)
+    return [float(f"{k * step:.12g}") for k in range(first, first + count(step) + 1)]
+
+def text(d, x, y, s, f, h='l', v='t', fill=(0, 0, 0)):
+    """s with its h = 'l'eft/'c'enter/'r'ight at x and v = 't'op/'m'iddle/'b'ottom at y; by its measured box,
+    as anchor= works with TrueType fonts only, not the bitmap fallback"""
+    l, t, r, b = d.textbbox((0, 0), s, font=f)
+    d.text((x - l - {'l': 0, 'c': (r - l) / 2, 'r': r - l}[h], y - t - {'t': 0, 'm': (b - t) / 2, 'b': b - t}[v]),
+           s, font=f, fill=fill)
+
+def canvas(title, xlabel, lo, hi, ylabel='val bits per byte'):
+    """a white RGBA canvas with title, axis labels and a y axis covering [lo, hi]; returns it and y -> row"""
+    pad = 0.05 * (hi - lo) # so that no line, band or error bar touches the frame
+    yt = nice_ticks(lo - pad, hi + pad)
+    Y = lambda y: PB - (PB - PT) * (y - yt[0]) / (yt[-1] - yt[0])
+    dec = max([2] + [len(repr(y).partition('.')[2]) for y in yt]) # 2 decimals, or as many as 2.025 needs
+    img = Image.new('RGBA', (W, H), 'white')
+    d, f = ImageDraw.Draw(img), font()
+    for y in yt:
+        d.line([PL, Y(y), PR, Y(y)], fill=GRID)
+        d.line([PL - 5, Y(y), PL, Y(y)], fill='black')
+        text(d, PL - 8, Y(y), f"{y:.{dec}f}", f, 'r', 'm')
+    text(d, (PL + PR) / 2, 16, title, font(16), 'c')
+    text(d, (PL + PR) / 2, H - 14, xlabel, f, 'c', 'b')
+    l, t, r, b = d.textbbox((0, 0), ylabel, font=f) # the y label, drawn flat then turned upright
+    flat = Image.new('RGBA', (r - l + 4, b - t + 4), (255, 255, 255, 0))
+    ImageDraw.Draw(flat).text((2 - l, 2 - t), ylabel, font=f, fill='black')
+    up = flat.rotate(90, expand=True)
+    img.alpha_composite(up, (12, int((PT + PB - up.height) / 2)))
+    return img, Y
+
+def finish(img, legend, path):
+    """frame the plot area, add the legend [(label, color, 'line' | 'dash' | 'dot')], write the PNG atomically"""
+    d, f = ImageDraw.Draw(img), font()
+    d.rectangle([PL, PT, PR, PB], outline='black')
+    x, y, row = PR + 15, PT, 22
+    width = max(d.textlength(label, font=f) for label, _, _ in legend) + 48
+    d.rectangle([x, y, x + width, y + row * len(legend) + 10], fill='white', outline=(160, 160, 160))
+    for k, (label, color, kind) in enumerate(legend):
+        cy = y + 16 + row * k
+        if kind == 'dot':
+            d.ellipse([x + 17, cy - 5, x + 27, cy + 5], fill=color)
+        elif kind == 'dash':
+            for a in (x + 8, x + 19, x + 30):
+                d.line([a, cy, a + 6, cy], fill=color, width=2)
+        else:
+            d.line([x + 8, cy, x + 36, cy], fill=color, width=3)
+        text(d, x + 42, cy, label, f, 'l', 'm')
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    img.convert('RGB').save(f"{path}.tmp.png")
+    os.replace(f"{path}.tmp.png", path) # a reader never sees half a file
+
+def plot_curves(curves, path, baseline=None, title="val bits per byte vs optimizer steps"):
+    """curves: {arm: {seed: [(step, val_bpb), ...]}} -> PNG at path: per arm the mean over seeds as a line
+    and a min-max band over seeds (none for one seed), at the steps all its seeds share; baseline dashed"""
+    stats = {} # arm -> steps, means, mins, maxes, number of seeds
+    for arm, seeds in curves.items():
+        runs = [dict(run) for run in seeds.values()] # a step logged twice (a resumed run) counts once
+        steps = sorted(set.intersection(*(set(r) for r in runs))) if runs else []
+        if steps:
+            vals = [[r[s] for r in runs] for s in steps]
+            stats[arm] = (steps, [sum(v) / len(v) for v in vals], [min(v) for v in vals],
+                          [max(v) for v in vals], len(runs))
+    if not stats:
+        raise ValueError("plot_curves: no arm has a step common to all its seeds")
+    xs = [x for s in stats.values() for x in s[0]]
+    ys = [y for s in stats.values() for y in s[2] + s[3]] + ([baseline] if baseline is not None else [])
+    img, Y = canvas(title, 'optimizer steps', min(ys), max(ys))
+    xt = nice_ticks(min(xs), max(xs))
+    X = lambda x: PL + (PR - PL) * (x - xt[0]) / (xt[-1] - xt[0])
+    d, f = ImageDraw.Draw(img), font()
+    for x in xt:
+        d.line([X(x), PT, X(x), PB], fill=GRID)
+        d.line([X(x), PB, X(x), PB + 5], fill='black')
+        text(d, X(x), PB + 8, f"{x:,.0f}" if x == int(x) else f"{x:g}", f, 'c')
+    for arm, (steps, mean, lo, hi, n) in stats.items():
+        if n > 1: # each band on its own overlay, composited: where bands overlap both stay visible
+            band = Image.new('RGBA', img.size, (0, 0, 0, 0))
+            poly = [(X(s), Y(v)) for s, v in zip(steps, hi)] + [(X(s), Y(v)) for s, v in zip(steps, lo)][::-1]
+            ImageDraw.Draw(band).polygon(poly, fill=COLORS.get(arm, OTHER) + (50,))
+            img.alpha_composite(band)
+    d = ImageDraw.Draw(img)
+    if baseline is not None:
+        for a in range(PL, PR, 12):
+            d.line([a, Y(baseline), min(a + 7, PR), Y(baseline)], fill=BASELINE, width=2)
+    for arm, (steps, mean, lo, hi, n) in stats.items():
+        pts = [(X(s), Y(v)) for s, v in zip(steps, mean)]
+        if len(pts) == 1: # one step: a line of one point draws nothing
+            d.ellipse([pts[0][0] - 3, pts[0][1] - 3, pts[0][0] + 3, pts[0][1] + 3], fill=COLORS.get(arm, OTHER))
+        d.line(pts, fill=COLORS.get(arm, OTHER), width=3, joint='curve')
+    legend = [(f"{arm} ({s[4]} seed{'s' * (s[4] != 1)})", COLORS.get(arm, OTHER), 'line') for arm, s in stats.items()]
+    finish(img, legend + [('unigram baseline', BASELINE, 'dash')] * (baseline is not None), path)
+
+def plot_buckets(rows, path, title="val bits per byte by input-token frequency in training"):
+    """rows: {arm: [(bucket_label, mean, halfwidth_or_None), ...]}, the same buckets in the same order for
+    every arm -> PNG at path: per bucket one dot per arm, side by side, with an error bar of +-halfwidth"""
+    labels = [b for b, _, _ in next(iter(rows.values()))]
+    if any([b for b, _, _ in r] != labels for r in rows.values()):
+        raise ValueError("plot_buckets: every arm needs the same buckets in the same order")
+    ys = [m + s * (hw or 0) for r in rows.values() for _, m, hw in r if m is not None for s in (-1, 1)]
+    img, Y = canvas(title, 'training occurrences of the input token', min(ys), max(ys))
+    d, f = ImageDraw.Draw(img), font()
+    slot = (PR - PL) / len(labels)
+    gap = min(18, 0.6 * slot / len(rows)) # the arms of a bucket side by side, well clear of the next bucket
+    r = min(5, 0.35 * gap)
+    for i, b in enumerate(labels):
+        x = PL + slot * (i + 0.5)
+        d.line([x, PB, x, PB + 5], fill='black')
+        text(d, x, PB + 8, b, f, 'c')
+    for j, (arm, row) in enumerate(rows.items()):
+        color = COLORS.get(arm, OTHER)
+        for i, (_, m, hw) in enumerate(row):
+            if m is None: # no tokens of this arm fell in the bucket
+                continue
+            x = PL + slot * (i + 0.5) + (j - (len(rows) - 1) / 2) * gap
+            if hw is not None:
+                d.line([x, Y(m - hw), x, Y(m + hw)], fill=color, width=2)
+                for y in (m - hw, m + hw):
+                    d.line([x - r, Y(y), x + r, Y(y)], fill=color, width=2)
+            d.ellipse([x - r, Y(m) - r, x + r, Y(m) + r], fill=color)
+    finish(img, [(arm, COLORS.get(arm, OTHER), 'dot') for arm in rows], path)

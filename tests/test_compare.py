@@ -1,0 +1,93 @@
+"""compare.py's statistics on known numbers; rarity.py: the replayed training counts equal what a run drew, the
+whole-split evaluation covers every val token once, the rarity split sums back to the overall bits per byte."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import compare
+import rarity
+from conftest import ROOT, TINY
+from model import GPT, GPTConfig
+
+def test_t_quantiles_intervals_and_seeds_needed_on_known_numbers():
+    # Student's t table: t(0.975; 1, 2, 4, 9) = 12.706, 4.303, 2.776, 2.262; t(0.8; 10) = 0.879
+    for p, df, want in [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776), (0.975, 9, 2.262), (0.8, 10, 0.879)]:
+        assert abs(compare.t_quantile(p, df) - want) < 1e-3, (p, df)
+    m, hw = compare.mean_ci([1.0, 2.0, 3.0]) # sd 1, n 3: 4.303 / sqrt(3)
+    assert m == 2.0 and abs(hw - 4.303 / math.sqrt(3)) < 1e-3 and compare.mean_ci([5.0]) == (5.0, None)
+    # a paired t-test at alpha 0.05 and 80% power needs 10 pairs for an effect of one sd, 34 for half (G*Power's figures)
+    assert compare.seeds_needed(1.0, 1.0) == 10 and compare.seeds_needed(-0.5, 1.0) == 34
+    assert compare.seeds_needed(0.0, 1.0) is None
+    p = compare.paired({1: 2.50, 2: 2.40, 3: 2.60}, {1: 2.40, 2: 2.45, 3: 2.50, 4: 9.0}) # seed 4 has no pair
+    assert p['seeds'] == [1, 2, 3] and abs(p['mean'] - 0.05) < 1e-12 and abs(p['sd'] - math.sqrt(0.0075)) < 1e-9
+    assert p['words'].startswith('not resolved: no difference larger than')
+    p = compare.paired({1: 2.5, 2: 2.6, 3: 2.7}, {1: 2.0, 2: 2.1, 3: 2.19})
+    assert p['words'].startswith('resolved: +0.5')
+
+def test_merged_edges():
+    counts = np.array([0, 5, 50, 500, 5000])
+    ids = np.repeat(np.arange(5), [0, 2000, 300, 900, 3000]) # no 'never' position; 10-99 and 100-999 too small alone
+    assert rarity.merged_edges(counts, ids) == [0, 10, 1000] # never+1-9, 10-999, 1000+
+    ids = np.repeat(np.arange(5), [1500, 1500, 1500, 1500, 10]) # the commonest too small: into the one before
+    assert rarity.merged_edges(counts, ids) == [0, 1, 10, 100]
+    assert [rarity.label([0, 10, 1000], k) for k in range(3)] == ['never-9', '10-999', '1,000+']
+
+def test_whole_split_covers_every_val_token_and_the_split_sums_back():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(block_size=16, vocab_size=64, n_layer=1, n_head=2, n_embd=16, embedding='random')).eval()
+    rng = np.random.default_rng(0)
+    val = [rng.integers(0, 64, 100).astype(np.uint16), rng.integers(0, 64, 37).astype(np.uint16)]
+    x, y, nats = rarity.val_nats(model, val, batch_size=3)
+    assert len(y) == len(x) == 99 + 36
+    assert np.array_equal(np.sort(y), np.sort(np.concatenate([a[1:] for a in val]).astype(np.int64))) # every target once
+    token_bytes = np.array([0] + [1 + k % 3 for k in range(63)]) # id 0 stands for no bytes, like end-of-text
+    counts = rng.integers(0, 2000, 64)
+    res = rarity.analyse(model, {'val': val}, token_bytes, counts, batch_size=3, edges=[0, 1, 10, 100, 1000])
+    for key in ('by_input', 'by_target'):
+        rows = [r for r in res[key] if r['bpb'] is not None]
+        assert abs(sum(r['bytes_share'] * r['bpb'] for r in rows) - res['val_bpb']) < 1e-9
+        assert abs(sum(r['positions_share'] for r in res[key]) - 1) < 1e-12
+    nb = token_bytes[y]
+    assert abs(res['val_bpb'] - nats[nb > 0].sum() / math.log(2) / nb.sum()) < 1e-12
+
+RECORDER = """
+import runpy, sys, numpy as np
+sys.path.insert(0, {root!r})
+import util
+draws, plain = [], util.draw_windows
+def recording(arrays, block_size, rng, n):
+    rows = plain(arrays, block_size, rng, n)
+    draws.append((sum(len(a) for a in arrays), rows))
+    return rows
+util.draw_windows = recording
+sys.argv = ['train.py', *sys.argv[1:]]
+runpy.run_path({train!r}, run_name='__main__')
+np.save('drawn.npy', np.array([length for length, _ in draws]))
+np.save('rows.npy', np.concatenate([rows for _, rows in draws]))
+"""
+
+def test_replayed_training_counts_equal_what_a_run_drew(work, tmp_path):
+    (tmp_path / 'rec.py').write_text(RECORDER.format(root=ROOT, train=os.path.join(ROOT, 'train.py')))
+    os.symlink(work / 'data', tmp_path / 'data')
+    args = ['--dataset=tiny', '--out_dir=out_rec', '--max_iters=3', '--gradient_accumulation_steps=2', '--eval_interval=3', *TINY]
+    r = subprocess.run([sys.executable, 'rec.py', *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    meta = json.load(open(work / 'data' / 'tiny' / 'meta.json'))
+    from prepare import read_shard
+    from model import load_checkpoint
+    model, tok = load_checkpoint(str(tmp_path / 'out_rec' / 'ckpt.pt'))
+    train = [read_shard(str(work / 'data' / 'tiny' / f), tok.hash) for f in meta['shards']['train']]
+    lengths, rows = np.load(tmp_path / 'drawn.npy'), np.load(tmp_path / 'rows.npy')
+    batch = model.checkpoint['config']['batch_size']
+    is_train = np.repeat(lengths == sum(len(a) for a in train), batch) # val draws come from the val shard
+    drawn = np.bincount(rows[is_train][:, :-1].ravel().astype(np.int64), minlength=model.config.vocab_size)
+    assert drawn.sum() == 3 * 2 * batch * model.config.block_size
+    replayed = rarity.trained_counts(model.checkpoint['config'], train, model.config.vocab_size, 3)
+    assert np.array_equal(drawn, replayed)
+    assert not np.array_equal(replayed, rarity.trained_counts(model.checkpoint['config'], train, model.config.vocab_size, 2))
