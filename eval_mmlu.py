@@ -269,16 +269,20 @@ def evaluate(model, tok, data, subjects=None, shots=5, limit=None, protocol='bot
     if verbose:
         print(f"MMLU: {len(questions)} questions in {len(data)} subjects" + (" (not the full 57: a subset)" if len(data) < 57 else ""))
     if protocol in ('standard', 'both'):
-        summary['standard'], fields, tokens = standard_protocol(model, tok, data, shots, limit, batch_size, bos, verbose)
-        summary['tokens'] += tokens
-        for q, f in zip(questions, fields):
-            q.update(f)
+        merge(summary, questions, 'standard', standard_protocol(model, tok, data, shots, limit, batch_size, bos, verbose))
     if protocol in ('paper', 'both'):
-        summary['paper'], fields, tokens = paper_protocol(model, tok, paper_items(data, limit), gen_tokens, samples,
-                                                          seed, bos, batch_size, verbose)
-        summary['tokens'] += tokens
-        for q, f in zip(questions, fields):
-            q.update(f)
+        merge(summary, questions, 'paper', paper_protocol(model, tok, paper_items(data, limit), gen_tokens, samples,
+                                                          seed, bos, batch_size, verbose))
+    return finish(summary, questions, t0)
+
+def merge(summary, questions, name, result):
+    """a protocol's (block, per-question fields, tokens) into the summary and the question records"""
+    summary[name], fields, tokens = result
+    summary['tokens'] += tokens
+    for q, f in zip(questions, fields):
+        q.update(f)
+
+def finish(summary, questions, t0):
     dt = time.time() - t0
     summary.update(wall_s=dt, questions_per_s=len(questions) / dt, prompt_tokens_per_s=summary['tokens'] / dt)
     return {'summary': summary, 'questions': questions}
@@ -329,19 +333,11 @@ def evaluate_task(model, tok, task, path, limit=None, protocol='both', gen_token
     if verbose:
         print(f"{task}: {len(questions)} validation questions")
     if protocol in ('standard', 'both'):
-        summary['standard'], fields, tokens = choice_protocol(model, tok, task, questions, batch_size, bos, verbose)
-        summary['tokens'] += tokens
-        for r, f in zip(records, fields):
-            r.update(f)
+        merge(summary, records, 'standard', choice_protocol(model, tok, task, questions, batch_size, bos, verbose))
     if protocol in ('paper', 'both') and task in PAPER_TASKS:
         items = [(task, q.paper, q.labels[q.gold], q.labels) for q in questions]
-        summary['paper'], fields, tokens = paper_protocol(model, tok, items, gen_tokens, 0, 1337, bos, batch_size, verbose, False)
-        summary['tokens'] += tokens
-        for r, f in zip(records, fields):
-            r.update(f)
-    dt = time.time() - t0
-    summary.update(wall_s=dt, questions_per_s=len(questions) / dt, prompt_tokens_per_s=summary['tokens'] / dt)
-    return {'summary': summary, 'questions': records}
+        merge(summary, records, 'paper', paper_protocol(model, tok, items, gen_tokens, 0, 1337, bos, batch_size, verbose, False))
+    return finish(summary, records, t0)
 
 # -----------------------------------------------------------------------------
 
