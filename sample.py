@@ -2,6 +2,7 @@
 Sample from a trained model:
     python sample.py out/cpu/ckpt.pt --start "In the beginning" --num_samples 3 --max_new_tokens 200
     python sample.py out/cpu/ckpt.pt --start FILE:prompt.txt --temperature 0 # greedy
+    python sample.py out/ru/ckpt.pt out/zh/ckpt.pt --start "Жизнь"              # two experts, fused
 The checkpoint carries the tokenizer and the (frozen or trained) embedding: no font, no data needed.
 """
 import argparse
@@ -9,11 +10,12 @@ import sys
 
 import torch
 
-from model import load_checkpoint
+from fusion import load_model
 from util import autocast, inference_dtype
 
 parser = argparse.ArgumentParser(description="sample text from a glyphgpt checkpoint")
-parser.add_argument('ckpt', help="path to a ckpt.pt written by train.py")
+parser.add_argument('ckpt', nargs='+', help="a ckpt.pt written by train.py; several: their logit fusion (fusion.py)")
+parser.add_argument('--fusion', default='logits', choices=['logits', 'probs'], help="several checkpoints: mean of logits (the paper's) or of probabilities")
 parser.add_argument('--start', default='', help="the prompt, or FILE:path to read it from a file; empty: start a new document")
 parser.add_argument('--num_samples', type=int, default=3, help="number of samples to draw")
 parser.add_argument('--max_new_tokens', type=int, default=200, help="number of tokens generated in each sample")
@@ -26,7 +28,7 @@ parser.add_argument('--dtype', default='checkpoint', choices=['checkpoint', 'aut
 args = parser.parse_args()
 
 try:
-    model, tok = load_checkpoint(args.ckpt, args.device)
+    model, tok = load_model(args.ckpt, args.device, args.fusion)
 except (FileNotFoundError, ValueError) as e:
     sys.exit(f"error: {e}")
 dtype, _ = inference_dtype(model, torch.device(args.device).type, args.dtype)
