@@ -9,9 +9,9 @@ Text to token shards, the only thing train.py reads. A dataset is a folder data/
                         # the first run trains its tokenizer (compact layout, 8,192 ids, ~20 s)
     python prepare.py --name notes --input notes/ more/*.jsonl --tokenizer gpt2
     python prepare.py --name books --input books/*.txt --separator '\n\n\n' --vocab_size 16384
+    python prepare.py --name ru --languages ru --tokenizer data/default/tokenizer.json   # one language, the default's ids
     # on GPU machines, online (`pip install datasets`; not run in this repository's tests):
     python prepare.py --name fwe --hf HuggingFaceFW/fineweb-edu --hf_config sample-10BT --max_tokens 2_000_000_000
-    python prepare.py --name wiki_ru --hf wikimedia/wikipedia --hf_config 20231101.ru --max_tokens 500_000_000
 
 Inputs: a .txt file is one document, or is split on --separator; .jsonl holds one JSON object per line
 with the text in --text_field; .parquet (needs pyarrow) the column --text_field; other files are read
@@ -21,8 +21,7 @@ straddle the split. --tokenizer takes anything tokenizer.load_tokenizer() does, 
 input's train split); left out, data/<name>/tokenizer.json is reused when present, else trained.
 
 This file is the plain path: read documents, split them, tokenize them here, write shards. By default
-prepare_parallel.py does the middle part with one worker per core, each reading its own byte ranges of
-the files; it writes the same shards, byte for byte (tests/test_prepare.py).
+prepare_parallel.py tokenizes with one worker per core; same shards, byte for byte (tests/test_prepare.py).
 """
 import argparse
 import collections
@@ -211,10 +210,12 @@ def file_pairs(files, stats):
     texts = (text for path in files.paths for text in read_file(path, files.text_field, files.separator, stats))
     return split_docs(texts, files.val_permille, stats)
 
-def default_files():
-    """the embedded default corpus as Files: corpus.py's cache, with corpus.py's split"""
+def default_files(languages=None):
+    """the embedded default corpus (or some of its languages) as Files: corpus.py's cache and split"""
     import corpus
-    return Files([corpus.cached(lang) for lang in corpus.SOURCES], corpus.SEP, None, corpus.VAL_PERMILLE)
+    if set(languages or ()) - set(corpus.SOURCES):
+        raise ValueError(f"--languages {','.join(languages)}: use a comma-separated subset of {', '.join(corpus.SOURCES)}")
+    return Files([corpus.cached(lang) for lang in languages or corpus.SOURCES], corpus.SEP, None, corpus.VAL_PERMILLE)
 
 def skipped_note(stats, text_field='text'):
     """one line on the bad input that was skipped or repaired, '' when there was none"""
@@ -390,12 +391,12 @@ def documents(a, stats):
         return Files(input_files(a.input), sep, a.text_field, a.val_permille)
     if a.hf:
         return split_docs(records_to_docs(hf_records(a.hf, a.hf_config, a.hf_split), a.text_field, stats), a.val_permille, stats)
-    return default_files()
+    return default_files(a.languages and a.languages.split(','))
 
 def main(a):
     if a.input and a.hf:
         raise ValueError("pass either --input or --hf, not both")
-    if (a.input or a.hf) and not a.name:
+    if (a.input or a.hf or a.languages) and not a.name:
         raise ValueError("pass --name NAME: the dataset is written to data/NAME/")
     name = a.name or 'default'
     out_dir = os.path.join(a.data_dir, name)
@@ -433,6 +434,7 @@ if __name__ == '__main__':
     p.add_argument('--hf_split', default='train', help="the dataset's split to stream; val is carved out of it")
     p.add_argument('--text_field', default='text', help="JSONL key / parquet column / HF field holding the text")
     p.add_argument('--separator', help=r"split .txt files into documents on this string (\n and \t understood), e.g. '\n\n\n'; default: one document per file")
+    p.add_argument('--languages', help="the default corpus: only these of en, ru, zh, e.g. ru (needs --name; see docs/fusion.md)")
     p.add_argument('--tokenizer', help="a tokenizer.load_tokenizer spec (unicode, gpt2, path.json, ranks.tiktoken) or 'train'")
     p.add_argument('--vocab_size', type=int, default=8192, help="for --tokenizer train")
     p.add_argument('--layout', choices=['compact', 'codepoint'], default='compact', help="for --tokenizer train")

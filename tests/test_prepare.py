@@ -365,3 +365,17 @@ def test_cli_bad_input_one_sentence(tmp_path):
         r = cli(*args, cwd=tmp_path)
         assert r.returncode == 1 and r.stderr.startswith('error: ') and words in r.stderr, r.stderr
         assert r.stderr.count('\n') == 1 # one sentence, no traceback
+
+def test_language_subsets_of_the_default_corpus_share_a_tokenizer(work, tmp_path):
+    # experts to fuse need one vocabulary: a language subset keeps the tokenizer it is given
+    spec = str(work / 'data' / 'tiny' / 'tokenizer.json')
+    run(['--name=zh', '--languages=zh', f'--tokenizer={spec}', f'--data_dir={tmp_path}'], tmp_path, script='prepare.py')
+    meta = json.load(open(tmp_path / 'zh' / 'meta.json'))
+    tok = load_tokenizer(spec)
+    assert meta['tokenizer_hash'] == tok.hash
+    text = tok.decode(read_shard(str(tmp_path / 'zh' / meta['shards']['val'][0]), tok.hash)[:3000].tolist())
+    assert sum('\u4e00' <= c <= '\u9fff' for c in text) > 300 and 'LORD' not in text and 'Жизнь' not in text
+    r = run(['--name=q', '--languages=ru,xx', f'--data_dir={tmp_path}'], tmp_path, check=False, script='prepare.py')
+    assert r.returncode != 0 and 'use a comma-separated subset of en, ru, zh' in r.stderr and 'Traceback' not in r.stderr
+    r = run(['--languages=ru', f'--data_dir={tmp_path}'], tmp_path, check=False, script='prepare.py')
+    assert r.returncode != 0 and 'pass --name NAME' in r.stderr
