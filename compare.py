@@ -218,7 +218,6 @@ if __name__ == '__main__':
 
     per_arm, pairs = summarise(results, arms)
     first = results[runs[0]]
-    baseline = None
     m = re.search(r'unigram baseline: ([\d.]+)', open(os.path.join(root, f"{arms[0]}_s{seeds[0]}", 'train.log')).read())
     baseline = float(m[1]) if m else None
     with open(os.path.join(root, 'results.json'), 'w') as f:

@@ -74,11 +74,11 @@ def label(edges, k):
         return f"{lo:,}+"
     return 'never' if (lo, hi) == (0, 0) else (f"never-{hi:,}" if lo == 0 else f"{lo:,}-{hi:,}")
 
-def split(nats, ids, counts, token_bytes, edges):
-    """val bits per byte per bucket of counts[ids], with each bucket's share of positions and of bytes.
-    Bits per byte as train.py computes them: nats on targets that stand for bytes, over those bytes"""
+def split(nats, ids, counts, nbytes, edges):
+    """val bits per byte per bucket of counts[ids], with each bucket's share of positions and of bytes
+    (nbytes: each position's target bytes). Bits per byte as train.py computes them: nats on targets that
+    stand for bytes, over those bytes"""
     bucket = np.searchsorted(edges, counts[ids], side='right') - 1
-    nbytes = token_bytes
     total_bytes = nbytes.sum()
     rows = []
     for k in range(len(edges)):
