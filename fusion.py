@@ -50,11 +50,18 @@ class Fused(nn.Module):
     def logits_at(self, idx, rows, cols):
         return self.combine([e.logits_at(idx, rows, cols) for e in self.experts])
 
-    def forward(self, idx, targets=None, cache=None):
-        """generation's step: the last position's combined logits (targets are not supported: train the experts)"""
-        assert targets is None, "a fused model is for inference: train its experts one by one"
-        caches = cache.caches if cache is not None else [None] * len(self.experts)
-        return self.combine([e(idx, cache=c)[0] for e, c in zip(self.experts, caches)]), None
+    def forward(self, idx, targets=None, cache=None, reduction='mean'):
+        """GPT.forward's contract. Without targets, generation's step: the last position's combined logits.
+        With targets, the combined logits at every position and their cross-entropy, so that the val split
+        scores a fused model as it scores one (rarity.val_nats). Fused models are for inference: train the experts"""
+        if targets is None:
+            caches = cache.caches if cache is not None else [None] * len(self.experts)
+            return self.combine([e(idx, cache=c)[0] for e, c in zip(self.experts, caches)]), None
+        B, T = idx.shape
+        rows, cols = torch.arange(B).repeat_interleave(T), torch.arange(T).repeat(B)
+        logits = self.logits_at(idx, rows, cols) # (B*T, V)
+        loss = F.cross_entropy(logits, targets.reshape(-1), ignore_index=-1, reduction=reduction)
+        return logits.view(B, T, -1), loss.view_as(targets) if reduction == 'none' else loss
 
     def new_cache(self, batch_size, device):
         return Caches([e.new_cache(batch_size, device) for e in self.experts])

@@ -124,14 +124,15 @@ def plot_curves(curves, path, baseline=None, title="val bits per byte vs optimiz
     legend = [(f"{arm} ({s[4]} seed{'s' * (s[4] != 1)})", COLORS.get(arm, OTHER), 'line') for arm, s in stats.items()]
     finish(img, legend + [('unigram baseline', BASELINE, 'dash')] * (baseline is not None), path)
 
-def plot_buckets(rows, path, title="val bits per byte by input-token frequency in training"):
+def plot_buckets(rows, path, title="val bits per byte by input-token frequency in training",
+                 xlabel='training occurrences of the input token'):
     """rows: {arm: [(bucket_label, mean, halfwidth_or_None), ...]}, the same buckets in the same order for
     every arm -> PNG at path: per bucket one dot per arm, side by side, with an error bar of +-halfwidth"""
     labels = [b for b, _, _ in next(iter(rows.values()))]
     if any([b for b, _, _ in r] != labels for r in rows.values()):
         raise ValueError("plot_buckets: every arm needs the same buckets in the same order")
     ys = [m + s * (hw or 0) for r in rows.values() for _, m, hw in r if m is not None for s in (-1, 1)]
-    img, Y = canvas(title, 'training occurrences of the input token', min(ys), max(ys))
+    img, Y = canvas(title, xlabel, min(ys), max(ys))
     d, f = ImageDraw.Draw(img), font()
     slot = (PR - PL) / len(labels)
     gap = min(18, 0.6 * slot / len(rows)) # the arms of a bucket side by side, well clear of the next bucket

@@ -43,7 +43,7 @@ def val_nats(model, val_arrays, batch_size=8):
     xs, ys, ns = [], [], []
     full = [w for w in windows if len(w) == T + 1]
     batches = [full[b:b + batch_size] for b in range(0, len(full), batch_size)] + [[w] for w in windows if len(w) < T + 1]
-    device = model.lm_head.weight.device
+    device = next(model.parameters()).device # a GPT or a fusion.Fused of several
     for batch in batches:
         data = torch.from_numpy(np.stack(batch).astype(np.int64)).to(device)
         _, nats = model(data[:, :-1].contiguous(), data[:, 1:].contiguous(), reduction='none') # (B, T') nats per target

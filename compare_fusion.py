@@ -1,0 +1,163 @@
+"""
+The paper's "MoE", measured: two experts trained on one language each (Russian and Chinese, the pair the
+paper fused), each alone, fused under both rules of fusion.py, against one model trained on both languages
+at the experts' combined token count; with frozen-glyph experts and with trainable-embedding experts, seeds
+paired as in compare.py. Val bits per byte over the whole val split of each language, and of both pooled.
+    python compare_fusion.py                        # glyph and trainable, 2 seeds, 300 steps per expert: ~75 min on 2 cores
+    python compare_fusion.py --seeds 3 --languages en,ru
+    python compare_fusion.py --n_layer=2            # any other --key=value goes to train.py for every run
+Per seed and arm, three train.py runs of config/cpu.py in out/fusion_<a><b>_<max_iters>/<arm>_s<seed>/:
+<a> and <b> (max_iters steps each, on prepare.py's language subsets of the default corpus, one tokenizer)
+and <a><b> (2 x max_iters steps on both). Finished runs are kept, so an interrupted experiment resumes.
+The "oracle" row sends each language to its own expert: what a perfect router would give, the bar fusion
+without a router is measured against.
+What the control can show: averaging logits never touches the input embedding, so fusion needs only a
+shared vocabulary. Glyph-vs-trainable experts measures how each expert copes with the other language's
+tokens (a trainable expert's rows for tokens it never saw keep their random start), not whether a shared
+input space is required.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from compare import ARMS, finished, mean_ci, paired
+
+MODELS = ['expert_a', 'expert_b', 'fused_logits', 'fused_probs', 'oracle', 'joint']
+
+def ensure_dataset(name, languages, py, here):
+    """data/<name>: the default corpus's `languages` on the default corpus's tokenizer, prepared once"""
+    if not os.path.exists('data/default/meta.json'):
+        subprocess.run([py, os.path.join(here, 'prepare.py')], check=True)
+    want = json.load(open('data/default/meta.json'))['tokenizer_hash']
+    if not os.path.exists(f'data/{name}/meta.json'):
+        subprocess.run([py, os.path.join(here, 'prepare.py'), '--name', name, '--languages', ','.join(languages),
+                        '--tokenizer', 'data/default/tokenizer.json'], check=True)
+    if json.load(open(f'data/{name}/meta.json'))['tokenizer_hash'] != want:
+        sys.exit(f"data/{name} has another tokenizer than data/default: delete data/{name} and run again, "
+                 f"so that its experts fuse")
+
+def bpb(nats, nbytes):
+    """bits per byte as train.py counts them: nats on targets that stand for bytes, over those bytes"""
+    return float(nats[nbytes > 0].sum() / math.log(2) / nbytes.sum())
+
+def evaluate(paths, langs):
+    """{model: {lang: bpb, 'both': bpb}} for the experts, their fusion under both rules, the oracle router
+    and the joint model, each over the whole val split of each language"""
+    import torch
+    import rarity
+    from fusion import load_model
+    from prepare import load_meta, read_shard
+    from util import autocast, inference_dtype
+    val, token_bytes = {}, None
+    for lang in langs:
+        meta = load_meta(f'data/{lang}')
+        val[lang] = [read_shard(os.path.join('data', lang, f), meta['tokenizer_hash']) for f in meta['shards']['val']]
+        token_bytes = np.load(os.path.join('data', lang, meta['token_bytes'])).astype(np.int64)
+    scored = {} # model -> lang -> (nats, bytes) per val position
+    for name, ckpts, rule in [('expert_a', [paths['expert_a']], 'logits'), ('expert_b', [paths['expert_b']], 'logits'),
+                              ('fused_logits', [paths['expert_a'], paths['expert_b']], 'logits'),
+                              ('fused_probs', [paths['expert_a'], paths['expert_b']], 'probs'), ('joint', [paths['joint']], 'logits')]:
+        model, _ = load_model(ckpts, 'cpu', rule)
+        with torch.no_grad(), autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
+            scored[name] = {lang: (lambda r: (r[2], token_bytes[r[1]]))(rarity.val_nats(model, val[lang])) for lang in langs}
+    scored['oracle'] = {langs[0]: scored['expert_a'][langs[0]], langs[1]: scored['expert_b'][langs[1]]}
+    res = {}
+    for name, per_lang in scored.items():
+        res[name] = {lang: bpb(*per_lang[lang]) for lang in langs}
+        res[name]['both'] = bpb(np.concatenate([per_lang[l][0] for l in langs]), np.concatenate([per_lang[l][1] for l in langs]))
+    return res
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description="two language experts, alone, fused (both rules), and one model on both; seeds paired")
+    ap.add_argument('--languages', default='ru,zh', help="two of the default corpus's en, ru, zh, comma-separated")
+    ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
+    ap.add_argument('--seeds', type=int, default=2, help="seeds per arm: 1337, 1338, ...")
+    ap.add_argument('--max_iters', type=int, default=300, help="steps per expert; the joint model trains twice as many")
+    ap.add_argument('--out', default='', help="folder of the runs (default out/fusion_<a><b>_<max_iters>)")
+    args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
+    if any(not (e.startswith('--') and '=' in e) for e in extra):
+        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
+    langs, arms = args.languages.split(','), [a for a in args.arms.split(',') if a]
+    if len(langs) != 2 or len(set(langs)) != 2 or set(langs) - {'en', 'ru', 'zh'}:
+        ap.error(f"--languages {args.languages}: name two different languages of en, ru, zh, e.g. ru,zh")
+    if not arms or set(arms) - set(ARMS) or args.seeds < 1:
+        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, at least one seed")
+    here, py = os.path.dirname(os.path.abspath(__file__)), sys.executable
+    a, b = langs
+    both = a + b
+    for name, subset in ((a, [a]), (b, [b]), (both, langs)):
+        ensure_dataset(name, subset, py, here)
+    root = args.out or f'out/fusion_{both}_{args.max_iters}'
+    seeds = [1337 + k for k in range(args.seeds)]
+    jobs = [('expert_a', a, args.max_iters), ('expert_b', b, args.max_iters), ('joint', both, 2 * args.max_iters)]
+    print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds x 3 runs of config/cpu.py: experts on {a} and {b} "
+          f"({args.max_iters} steps each), one model on {both} ({2 * args.max_iters} steps){' ' + ' '.join(extra) if extra else ''}; "
+          f"val bits per byte over the whole val split of {a}, of {b}, and of both", flush=True)
+
+    t0, results = time.time(), {}
+    for seed in seeds: # seed-major: a stop leaves whole pairs behind
+        for arm in arms:
+            folder = os.path.join(root, f'{arm}_s{seed}')
+            paths = {}
+            for model, data, iters in jobs:
+                out_dir = os.path.join(folder, data)
+                paths[model] = os.path.join(out_dir, 'ckpt.pt')
+                if finished(out_dir, iters):
+                    continue
+                cmd = [py, os.path.join(here, 'train.py'), os.path.join(here, 'config', 'cpu.py'), f'--out_dir={out_dir}',
+                       f'--dataset={data}', *ARMS[arm], f'--seed={seed}', f'--max_iters={iters}', f'--lr_decay_iters={iters}',
+                       f'--eval_interval={iters}', *extra]
+                if os.path.exists(paths[model]):
+                    cmd.append('--init_from=resume')
+                print(f"{arm} seed {seed}, {model} on {data}: $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                os.makedirs(out_dir, exist_ok=True)
+                with open(os.path.join(out_dir, 'train.log'), 'a') as f:
+                    f.write(r.stdout + r.stderr)
+                if r.returncode != 0:
+                    sys.exit(f"compare_fusion.py: {arm} seed {seed} {model} failed:\n{r.stderr[-2000:]}")
+            cache = os.path.join(folder, 'eval.json')
+            stamp = {m: os.path.getmtime(p) for m, p in paths.items()}
+            res = json.load(open(cache)) if os.path.exists(cache) else {}
+            if res.get('stamp') != stamp: # evaluated before, on these very checkpoints
+                res = dict(evaluate(paths, langs), stamp=stamp)
+                with open(cache, 'w') as f:
+                    json.dump(res, f, indent=1)
+            results[arm, seed] = res
+            print(f"  {arm} seed {seed}: " + ', '.join(f"{m} {res[m]['both']:.3f}" for m in MODELS) + " (val bpb, both)", flush=True)
+
+    cols = [a, b, 'both']
+    get = lambda arm, model, col: {s: results[arm, s][model][col] for s in seeds}
+    table = {arm: {m: {c: mean_ci(list(get(arm, m, c).values())) for c in cols} for m in MODELS} for arm in arms}
+    within = [('fused_logits', 'joint'), ('fused_probs', 'joint'), ('fused_logits', 'fused_probs'), ('fused_logits', 'oracle'), ('joint', 'oracle')]
+    label = {'expert_a': f'{a} expert', 'expert_b': f'{b} expert', 'fused_logits': 'fused: logits', 'fused_probs': 'fused: probs',
+             'oracle': 'oracle router', 'joint': f'one on {a}+{b}'}
+    pairs = {f"{arm}: {label[x]} - {label[y]}": {c: paired(get(arm, x, c), get(arm, y, c)) for c in cols} for arm in arms for x, y in within}
+    if 'glyph' in arms and 'trainable' in arms:
+        pairs.update({f"{label[m]}: glyph - trainable": {c: paired(get('glyph', m, c), get('trainable', m, c)) for c in cols} for m in MODELS})
+    with open(os.path.join(root, 'results.json'), 'w') as f:
+        json.dump(dict(languages=langs, arms=arms, seeds=seeds, max_iters=args.max_iters, extra=extra,
+                       runs={f"{arm}_s{s}": results[arm, s] for arm in arms for s in seeds}, table=table, pairs=pairs), f, indent=1)
+    import plots
+    plots.plot_buckets({arm: [(label[m], *table[arm][m]['both']) for m in MODELS] for arm in arms}, os.path.join(root, 'fusion.png'),
+                       title=f"val bits per byte on {a} and {b} val together (mean, 95% interval over {len(seeds)} seeds)", xlabel='')
+
+    ci = lambda m, hw: f"{m:.3f} +- {hw:.3f}" if hw is not None else f"{m:.3f}"
+    print(f"\nval bits per byte over the whole val split, mean +- 95% t-interval over {len(seeds)} seeds "
+          f"(experts {args.max_iters} steps, the joint model {2 * args.max_iters})")
+    print(f"{'':18s}{'arm':11s}" + ''.join(f"{c:>17s}" for c in cols))
+    for m in MODELS:
+        for arm in arms:
+            print(f"{label[m]:18s}{arm:11s}" + ''.join(f"{ci(*table[arm][m][c]):>17s}" for c in cols))
+    print(f"\npaired differences in val bits per byte (same seeds), mean +- 95% interval; inside the seed spread: unresolved")
+    print(f"{'':44s}" + ''.join(f"{c:>26s}" for c in cols))
+    cell = lambda p: (f"{p['mean']:+.3f} +- {p['ci95']:.3f}" + ('' if abs(p['mean']) > p['ci95'] else ' unres.')) if p['ci95'] is not None else f"{p['mean']:+.3f}"
+    for name, per_col in pairs.items():
+        print(f"  {name:42s}" + ''.join(f"{cell(per_col[c]):>26s}" for c in cols))
+    print(f"wrote {root}/results.json and {root}/fusion.png ({(time.time() - t0) / 60:.0f} min)")
