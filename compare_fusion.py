@@ -42,30 +42,20 @@ def ensure_dataset(name, languages, py, here):
         sys.exit(f"data/{name} has another tokenizer than data/default: delete data/{name} and run again, "
                  f"so that its experts fuse")
 
-def bpb(nats, nbytes):
-    """bits per byte as train.py counts them: nats on targets that stand for bytes, over those bytes"""
-    return float(nats[nbytes > 0].sum() / math.log(2) / nbytes.sum())
-
 def evaluate(paths, langs):
     """{model: {lang: bpb, 'both': bpb}} for the experts, their fusion under both rules, the oracle router
     and the joint model, each over the whole val split of each language"""
     import torch
-    import rarity
     from fusion import load_model
-    from prepare import load_meta, read_shard
+    from rarity import bpb, val_scores
     from util import autocast, inference_dtype
-    val, token_bytes = {}, None
-    for lang in langs:
-        meta = load_meta(f'data/{lang}')
-        val[lang] = [read_shard(os.path.join('data', lang, f), meta['tokenizer_hash']) for f in meta['shards']['val']]
-        token_bytes = np.load(os.path.join('data', lang, meta['token_bytes'])).astype(np.int64)
     scored = {} # model -> lang -> (nats, bytes) per val position
     for name, ckpts, rule in [('expert_a', [paths['expert_a']], 'logits'), ('expert_b', [paths['expert_b']], 'logits'),
                               ('fused_logits', [paths['expert_a'], paths['expert_b']], 'logits'),
                               ('fused_probs', [paths['expert_a'], paths['expert_b']], 'probs'), ('joint', [paths['joint']], 'logits')]:
         model, _ = load_model(ckpts, 'cpu', rule)
         with torch.no_grad(), autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
-            scored[name] = {lang: (lambda r: (r[2], token_bytes[r[1]]))(rarity.val_nats(model, val[lang])) for lang in langs}
+            scored[name] = {lang: val_scores(model, os.path.join('data', lang)) for lang in langs}
     scored['oracle'] = {langs[0]: scored['expert_a'][langs[0]], langs[1]: scored['expert_b'][langs[1]]}
     res = {}
     for name, per_lang in scored.items():

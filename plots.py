@@ -8,7 +8,7 @@ import os
 from PIL import Image, ImageDraw, ImageFont
 
 COLORS = {'glyph': (200, 30, 30), 'glyph_paper': (240, 140, 0), 'trainable': (30, 80, 200),
-          'random': (40, 150, 40), 'binary': (120, 60, 160)}
+          'random': (40, 150, 40), 'binary': (120, 60, 160), 'glyph grown': (250, 150, 110), 'trainable grown': (90, 180, 230)}
 OTHER = (90, 90, 90)        # any arm not in COLORS
 BASELINE = (150, 150, 150)  # lighter than OTHER, and dashed, so it never reads as an arm
 GRID = (228, 228, 228)
@@ -68,6 +68,10 @@ def finish(img, legend, path):
     d.rectangle([PL, PT, PR, PB], outline='black')
     x, y, row = PR + 15, PT, 22
     width = max(d.textlength(label, font=f) for label, _, _ in legend) + 48
+    if x + width + 10 > img.width: # a long label widens the picture rather than run off its edge
+        wide = Image.new('RGBA', (int(x + width + 10), img.height), 'white')
+        wide.paste(img, (0, 0))
+        img, d = wide, ImageDraw.Draw(wide)
     d.rectangle([x, y, x + width, y + row * len(legend) + 10], fill='white', outline=(160, 160, 160))
     for k, (label, color, kind) in enumerate(legend):
         cy = y + 16 + row * k

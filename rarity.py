@@ -52,6 +52,20 @@ def val_nats(model, val_arrays, batch_size=8):
         ns.append(nats.float().reshape(-1).cpu().numpy())
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ns).astype(np.float64)
 
+def bpb(nats, nbytes):
+    """bits per byte as train.py counts them: nats on targets that stand for bytes, over those bytes"""
+    return float(nats[nbytes > 0].sum() / math.log(2) / nbytes.sum())
+
+def val_scores(model, data_dir, batch_size=8):
+    """a model's (or a fusion.Fused's) nats and target bytes at every position of a prepared dataset's whole
+    val split, as flat numpy arrays: bpb() of them is its val bits per byte, and splits concatenate"""
+    from prepare import load_meta, read_shard
+    meta = load_meta(data_dir)
+    val = [read_shard(os.path.join(data_dir, f), meta['tokenizer_hash']) for f in meta['shards']['val']]
+    token_bytes = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)
+    _, y, nats = val_nats(model, val, batch_size)
+    return nats, token_bytes[y]
+
 def merged_edges(counts, ids, edges=EDGES, min_positions=MIN_POSITIONS):
     """the bucket edges, each bucket holding fewer than min_positions of ids merged into the next commoner
     one (the commonest into the one before it)"""
@@ -93,7 +107,7 @@ def analyse(model, shards, token_bytes, counts, batch_size=8, edges=None):
     x, y, nats = val_nats(model, shards['val'], batch_size)
     nbytes = token_bytes[y]
     edges = edges or merged_edges(counts, x)
-    return dict(val_loss=float(nats.mean()), val_bpb=float(nats[nbytes > 0].sum() / math.log(2) / nbytes.sum()),
+    return dict(val_loss=float(nats.mean()), val_bpb=bpb(nats, nbytes),
                 positions=len(y), edges=edges, by_input=split(nats, x, counts, nbytes, edges),
                 by_target=split(nats, y, counts, nbytes, edges))
 

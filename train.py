@@ -34,6 +34,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from configurator import configure
+from grow import check_stages, describe, freeze, grow_model
 from model import GPT, GPTConfig, peak_flops
 from prepare import dataset_tokenizer, load_meta, read_shard
 from util import atomic_write, autocast, draw_windows, git_commit, resolve_dtype
@@ -46,7 +47,8 @@ eval_interval = 100 # iterations between evaluations; a checkpoint is written af
 log_interval = 10 # iterations between log lines
 eval_iters = 20 # validation batches per evaluation (always the same ones)
 eval_only = False # if True, evaluate once and exit
-init_from = 'scratch' # 'scratch' or 'resume' (from out_dir/ckpt.pt)
+init_from = 'scratch' # 'scratch', 'resume' (from out_dir/ckpt.pt) or 'grow' (new blocks on grow_from's, see grow.py)
+grow_from = '' # init_from='grow': the previous stage's ckpt.pt
 wandb_log = False # needs `pip install wandb`
 wandb_project = 'glyphgpt'
 wandb_run_name = 'run'
@@ -207,6 +209,15 @@ if init_from == 'scratch':
             wte = torch.zeros(tok.vocab_size, n_embd)
     torch.manual_seed(seed) # the non-embedding weights are the same for every embedding mode
     model = GPT(GPTConfig(**model_args), wte=wte)
+    stages = [dict(source=None, layers=n_layer, iters=0, tokens=0)] # a model trained whole is one stage
+elif init_from == 'grow':
+    if os.path.abspath(grow_from) == os.path.abspath(ckpt_path):
+        fail(f"grow_from={grow_from} is this run's own checkpoint: grow into another --out_dir")
+    try:
+        model, model_args, stages = grow_model(grow_from, model_args, tok.hash, seed)
+    except (FileNotFoundError, ValueError) as e:
+        fail(e)
+    print(f"growing {grow_from}: {n_layer - stages[-1]['layers']} frozen layers and {stages[-1]['layers']} new ones")
 elif init_from == 'resume':
     print(f"Resuming training from {out_dir}")
     if not os.path.exists(ckpt_path):
@@ -220,12 +231,21 @@ elif init_from == 'resume':
     model = GPT(GPTConfig(**model_args))
     model.load_state_dict(checkpoint['model'])
     iter_num = checkpoint['iter_num']
-    provenance = checkpoint['provenance']
+    provenance, stages = checkpoint['provenance'], checkpoint.get('stages')
+    if n_layer != model_args['n_layer']:
+        fail(f"n_layer={n_layer} differs from {ckpt_path}'s {model_args['n_layer']}: resume with --n_layer={model_args['n_layer']}")
+    try:
+        check_stages(stages, n_layer, ckpt_path)
+    except ValueError as e:
+        fail(e)
+    freeze(model, stages) # a growth stage trains its own blocks only, as before the stop
 else:
-    fail(f"init_from={init_from!r}: use 'scratch' or 'resume'")
+    fail(f"init_from={init_from!r}: use 'scratch', 'resume' or 'grow'")
 if block_size != model.config.block_size:
     fail(f"block_size={block_size} differs from the checkpoint's {model.config.block_size}: resume with the same block_size")
 model.to(device)
+if master_process:
+    print(describe(model))
 
 def ranks_agree(text):
     """True when every process passes the same text (a hash): one all_gather of 8 bytes each"""
@@ -313,8 +333,10 @@ def get_lr(it):
 
 def save_checkpoint():
     """written under a temporary name and renamed: a crash mid-write never leaves a broken ckpt.pt"""
+    stage = {**stages[-1], 'iters': iter_num, 'tokens': iter_num * tokens_per_iter} # the stage in training is the last
     checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
-                  'iter_num': iter_num, 'config': config, 'world_size': ddp_world_size, 'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
+                  'iter_num': iter_num, 'config': config, 'stages': [*stages[:-1], stage], 'world_size': ddp_world_size,
+                  'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
                   'provenance': {**provenance, 'git_commit': git_commit()}}
     atomic_write(ckpt_path, lambda f: torch.save(checkpoint, f))
     print(f"saving checkpoint to {ckpt_path}")

@@ -1,6 +1,7 @@
 """fusion.py: fused log-probabilities equal the combined experts' on the same input under both rules, generation
 with one KV cache per expert equals generation without caches, refused inputs, the command lines."""
 import json
+import math
 
 import pytest
 import torch
@@ -39,6 +40,28 @@ def test_fused_log_probabilities_under_both_rules(tok):
         assert torch.allclose(mix.exp().sum(-1), torch.ones(3)) # the mixture is normalised already
     with pytest.raises(ValueError, match="use 'logits'"):
         Fused(experts, 'max')
+
+def test_the_val_split_scores_a_fused_model_position_by_position(tok):
+    # rarity.val_nats (and so compare_fusion.py) scores a Fused through forward(idx, targets, reduction='none')
+    import rarity
+    experts = [expert(tok, 1), expert(tok, 2, embedding='trainable')]
+    val = [torch.randint(0, tok.vocab_size, (40,), generator=torch.Generator().manual_seed(2)).numpy()]
+    for rule in ('logits', 'probs'):
+        fused = Fused(experts, rule)
+        x, y, nats = rarity.val_nats(fused, val, batch_size=2)
+        assert len(y) == 39 and list(y) == list(val[0][1:]) # every val token once
+        with torch.no_grad():
+            logp = [F.log_softmax(e.logits_at(torch.tensor(val[0][None, :16]), torch.zeros(16, dtype=torch.long),
+                                              torch.arange(16)), -1) for e in experts]
+        want = -torch.logsumexp(torch.stack(logp), 0) + math.log(2) if rule == 'probs' else -F.log_softmax((logp[0] + logp[1]) / 2, -1)
+        want = want[torch.arange(16), torch.tensor(val[0][1:17])]
+        assert torch.allclose(torch.tensor(nats[:16], dtype=torch.float32), want, atol=1e-5), rule
+
+def test_the_experiment_refuses_bad_arguments(tmp_path):
+    for args, msg in [(['--languages', 'ru'], 'name two different languages'), (['--languages', 'ru,fr'], 'name two'),
+                      (['--arms', 'glyph,nope'], 'arms from'), (['--n_layer', '2'], 'train.py overrides are --key=value')]:
+        r = run(args, tmp_path, check=False, script='compare_fusion.py')
+        assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
 
 def test_generation_with_one_cache_per_expert_equals_no_cache(tok):
     experts = [expert(tok, 1), expert(tok, 3, block_size=24)] # contexts differ: the fused model uses 16
