@@ -12,6 +12,7 @@ Each section prints its numbers; run on an otherwise idle machine.
 import argparse
 import bisect
 import itertools
+import json
 import os
 import statistics
 import time
@@ -58,7 +59,7 @@ def ood_sample():
         return f.read()
 
 # -----------------------------------------------------------------------------
-def bench_tokenizer(gpt2='gpt2'):
+def bench_tokenizer(gpt2='gpt2', hf=()):
     import corpus
     import tokenizer
     from tokenizer import load_tokenizer
@@ -78,17 +79,25 @@ def bench_tokenizer(gpt2='gpt2'):
         toks['gpt2'] = load_tokenizer(gpt2)
     except Exception as e:
         print(f"(no GPT-2 comparison: {e})")
+    for path in hf: # the paper's own: bvv241-2-3 and bvv241-max (hf_tokenizer.py)
+        tok = load_tokenizer(path)
+        toks[tok.name] = tok
 
     # compression: UTF-8 bytes per token
     val = {lang: list(corpus.documents('val', (lang,))) for lang in ('en', 'ru', 'zh')}
     val['all'] = val['en'] + val['ru'] + val['zh']
     ood = ood_sample()
-    print("UTF-8 bytes per token (higher is better):")
-    print(f"  {'tokenizer':18s} {'val':>6s} {'val en':>7s} {'val ru':>7s} {'val zh':>7s} {'GPL-3 (ood)':>12s}")
+    import numpy as np
+    mmlu = [(lambda q: ' '.join([q['question'], *q['choices']]))(json.loads(l)) for l in open('data/mmlu/test.jsonl')] if os.path.exists('data/mmlu/test.jsonl') else []
+    print(f"UTF-8 bytes per token (higher is better); <unk>: the share of val tokens that lost their text; MMLU: "
+          f"{len(mmlu):,} test questions{'' if mmlu else ' (none: python eval_data.py)'}")
+    print(f"  {'tokenizer':18s} {'val':>6s} {'val en':>7s} {'val ru':>7s} {'val zh':>7s} {'GPL-3 (ood)':>12s} {'MMLU':>6s} {'<unk>':>8s}")
     for name, tok in toks.items():
-        bpt = lambda docs: sum(len(d.encode('utf-8')) for d in docs) / sum(len(x) for x in tok.encode_batch(docs))
+        bpt = lambda docs: sum(len(d.encode('utf-8')) for d in docs) / max(1, sum(len(x) for x in tok.encode_batch(docs)))
+        ids = np.concatenate([np.asarray(x) for x in tok.encode_batch(val['all'])])
+        unk = f"{(ids == tok.unk).mean():.4%}" if getattr(tok, 'unk', None) is not None else 'none'
         print(f"  {name:18s} {bpt(val['all']):6.2f} {bpt(val['en']):7.2f} {bpt(val['ru']):7.2f} "
-              f"{bpt(val['zh']):7.2f} {bpt([ood]):12.2f}")
+              f"{bpt(val['zh']):7.2f} {bpt([ood]):12.2f} {bpt(mmlu) if mmlu else float('nan'):6.2f} {unk:>8s}")
 
     # speed: one 2 MB string, and ~30,000 line-sized documents
     text = '\n'.join(train_docs)
@@ -429,6 +438,7 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser()
     parser.add_argument('sections', nargs='*', default=list(SECTIONS), help=f"any of {', '.join(SECTIONS)}")
     parser.add_argument('--gpt2', default='gpt2', help="tokenizer spec for the GPT-2 comparison")
+    parser.add_argument('--hf', nargs='*', default=[], help="Hugging Face tokenizer.json files to compare, e.g. the paper's bvv241-2-3")
     parser.add_argument('--nanogpt', default=None, help="folder holding nanoGPT's model.py, for the model section")
     parser.add_argument('--ckpt', default='out/cpu/ckpt.pt', help="checkpoint for the eval section")
     parser.add_argument('--mmlu', default=os.environ.get('MMLU_DIR', 'data/mmlu'), help="MMLU data for the eval section")
@@ -437,6 +447,6 @@ if __name__ == '__main__':
     for s in args.sections:
         if s not in SECTIONS:
             raise SystemExit(f"unknown section {s!r}: use {', '.join(SECTIONS)}")
-        kwargs = {'tokenizer': {'gpt2': args.gpt2}, 'model': {'nanogpt_dir': args.nanogpt}, 'cpu': {'nanogpt_dir': args.nanogpt},
+        kwargs = {'tokenizer': {'gpt2': args.gpt2, 'hf': args.hf}, 'model': {'nanogpt_dir': args.nanogpt}, 'cpu': {'nanogpt_dir': args.nanogpt},
                   'eval': {'ckpt': args.ckpt, 'mmlu': args.mmlu}}.get(s, {})
         SECTIONS[s](**kwargs)

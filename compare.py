@@ -19,6 +19,7 @@ interval, in words, and the seeds a difference of that size would need (paired t
     python compare.py --seeds 5 --arms glyph,trainable --max_iters 300
     python compare.py --n_layer=2              # any other --key=value goes to train.py for every run
     python compare.py --scale gpu              # config/gpu_small.py and its data (GPU machines)
+    python compare.py --arms glyph_paper,paper_exact --bvv241 path/to/bvv241-2-3.json   # the paper's tokenizer too
 Each run is a train.py run in out/compare_<scale>_<max_iters>/<arm>_s<seed>/ (--out: another folder) with
 its analysis.json; finished runs are kept, so an interrupted comparison picks up where it stopped. Writes results.json, val_bpb.png and
 rarity.png beside them.
@@ -34,8 +35,13 @@ import time
 
 ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'], 'glyph_paper': ['--embedding=glyph', '--glyph_recipe=paper'],
         'trainable': ['--embedding=trainable'], 'random': ['--embedding=random'], 'binary': ['--embedding=binary']}
+# off by default: the paper exactly, its own tokenizer (bvv241-2-3, a Hugging Face tokenizer.json read by
+# hf_tokenizer.py: --bvv241 PATH) and its recipe, on the same text encoded with it (data/<dataset>_bvv241,
+# prepared on first use for the default corpus). Its tokens carry fewer bytes than ours, so it trains more
+# steps: equal training bytes
+PAPER_EXACT = ['--embedding=glyph', '--glyph_recipe=paper']
 PAIRS = [('glyph', 'trainable'), ('glyph_paper', 'trainable'), ('random', 'trainable'), ('binary', 'trainable'),
-         ('glyph', 'random'), ('glyph', 'glyph_paper')] # (a, b): a - b, where both arms ran
+         ('glyph', 'random'), ('glyph', 'glyph_paper'), ('paper_exact', 'glyph_paper'), ('paper_exact', 'trainable')] # a - b
 TASK_LIMIT = 200 # at CPU scale every arm is at chance on the tasks: a fixed subset keeps the cost down
 
 # -----------------------------------------------------------------------------
@@ -92,6 +98,24 @@ def paired(a, b):
     return dict(seeds=seeds, mean=m, ci95=hw, sd=sd, words=words, seeds_needed=seeds_needed(m, sd))
 
 # -----------------------------------------------------------------------------
+
+def paper_exact_iters(bvv241, dataset, max_iters, ap):
+    """the paper_exact arm's steps: as many training bytes as max_iters steps on data/<dataset>. Prepares
+    data/<dataset>_bvv241 with the paper's tokenizer first, if need be (the embedded default corpus only)"""
+    ours, theirs = f'data/{dataset}/meta.json', f'data/{dataset}_bvv241/meta.json'
+    if not os.path.exists(ours):
+        ap.error(f"the comparison runs on data/{dataset}, which is not prepared: run prepare.py first")
+    if not os.path.exists(theirs):
+        if dataset != 'default':
+            ap.error(f"data/{dataset}_bvv241 is not prepared: run prepare.py on {dataset}'s text with --name {dataset}_bvv241 "
+                     f"--tokenizer {bvv241}")
+        if not os.path.exists(bvv241):
+            ap.error(f"--bvv241 {bvv241} does not exist: the paper_exact arm needs the paper's bvv241-2-3 tokenizer.json "
+                     f"(published with its models on the Hugging Face hub, under Bochkov/)")
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'prepare.py'),
+                        '--name', 'default_bvv241', '--tokenizer', bvv241], check=True)
+    per_token = [(lambda m: m['bytes']['train'] / m['tokens']['train'])(json.load(open(p))) for p in (ours, theirs)]
+    return round(max_iters * per_token[0] / per_token[1])
 
 def finished(out_dir, max_iters):
     path = os.path.join(out_dir, 'log.jsonl')
@@ -151,7 +175,8 @@ def summarise(runs, arms):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="the five embeddings at equal tokens, seeds paired")
     ap.add_argument('--scale', choices=['cpu', 'gpu'], default='cpu')
-    ap.add_argument('--arms', default=','.join(ARMS), help=f"comma-separated, any of {', '.join(ARMS)}")
+    ap.add_argument('--arms', default=','.join(ARMS), help=f"comma-separated, any of {', '.join(ARMS)}, paper_exact")
+    ap.add_argument('--bvv241', default='bvv241-2-3.json', help="the paper's tokenizer.json, for the paper_exact arm")
     ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
     ap.add_argument('--max_iters', type=int, default=150, help="steps per run; the learning-rate decay follows it")
     ap.add_argument('--quick', action='store_true', help="glyph and trainable, 3 seeds, 100 steps (~20 minutes on 2 cores)")
@@ -165,10 +190,15 @@ if __name__ == '__main__':
     if args.quick:
         args.arms, args.seeds, args.max_iters = 'glyph,trainable', 3, 100
     arms = [a for a in args.arms.split(',') if a]
-    if not arms or any(a not in ARMS for a in arms) or args.seeds < 1:
-        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, at least one seed")
+    if not arms or any(a not in ARMS and a != 'paper_exact' for a in arms) or args.seeds < 1:
+        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, paper_exact, at least one seed")
+    iters = {arm: args.max_iters for arm in arms}
     here = os.path.dirname(os.path.abspath(__file__))
     config = os.path.join(here, 'config', {'cpu': 'cpu.py', 'gpu': 'gpu_small.py'}[args.scale])
+    dataset = next((e.split('=', 1)[1] for e in extra if e.startswith('--dataset=')),
+                   re.search(r"^dataset = '([^']+)'", open(config).read(), re.M)[1]) # what every other arm reads
+    if 'paper_exact' in arms:
+        iters['paper_exact'] = paper_exact_iters(args.bvv241, dataset, args.max_iters, ap)
     root, py = args.out or f'out/compare_{args.scale}_{args.max_iters}', sys.executable
     seeds = [1337 + k for k in range(args.seeds)]
     runs = [(arm, seed) for seed in seeds for arm in arms] # seed-major: a stop leaves whole pairs behind
@@ -180,9 +210,10 @@ if __name__ == '__main__':
 
     # every choice, before the first run
     t0 = time.time()
-    todo = [r for r in runs if not finished(os.path.join(root, f"{r[0]}_s{r[1]}"), args.max_iters)]
+    todo = [r for r in runs if not finished(os.path.join(root, f"{r[0]}_s{r[1]}"), iters[r[0]])]
+    exact = f" (paper_exact {iters['paper_exact']} steps: as many training bytes)" if 'paper_exact' in iters else ''
     print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds ({', '.join(map(str, seeds))}) x {args.max_iters} "
-          f"steps of {os.path.relpath(config, here)}{' ' + ' '.join(extra) if extra else ''}; {len(todo)} runs to train, "
+          f"steps of {os.path.relpath(config, here)}{' ' + ' '.join(extra) if extra else ''}{exact}; {len(todo)} runs to train, "
           f"{len(runs) - len(todo)} kept", flush=True)
     print(f"per run: val bits per byte over the whole val split, by token rarity; MMLU "
           f"{'skipped (no data at ' + args.mmlu + '; python eval_data.py)' if not mmlu else ('all' if args.full else '570')}; "
@@ -198,10 +229,11 @@ if __name__ == '__main__':
     results, edges = {}, None
     for k, (arm, seed) in enumerate(runs):
         name, out_dir = f"{arm}_s{seed}", os.path.join(root, f"{arm}_s{seed}")
-        cmd = [py, os.path.join(here, 'train.py'), config, f'--out_dir={out_dir}', *ARMS[arm], f'--seed={seed}',
-               f'--max_iters={args.max_iters}', f'--lr_decay_iters={args.max_iters}',
-               f'--eval_interval={max(1, args.max_iters // 6)}', *extra] # a curve of 7 points; extra may override
-        if finished(out_dir, args.max_iters):
+        cmd = [py, os.path.join(here, 'train.py'), config, f'--out_dir={out_dir}', *ARMS.get(arm, PAPER_EXACT), f'--seed={seed}',
+               f'--max_iters={iters[arm]}', f'--lr_decay_iters={iters[arm]}',
+               f'--eval_interval={max(1, iters[arm] // 6)}', *extra] # a curve of 7 points; extra may override
+        cmd += [f'--dataset={dataset}_bvv241'] if arm == 'paper_exact' else []
+        if finished(out_dir, iters[arm]):
             print(f"[{k + 1}/{len(runs)}] {name}: trained before, kept", flush=True)
         else:
             if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
@@ -212,7 +244,7 @@ if __name__ == '__main__':
                 f.write(r.stdout + r.stderr)
             if r.returncode != 0:
                 sys.exit(f"compare.py: {name} failed:\n{r.stderr[-2000:]}")
-        results[arm, seed] = res = analyse(out_dir, args.max_iters, edges, mmlu, tasks, task_limit, args.full)
+        results[arm, seed] = res = analyse(out_dir, iters[arm], edges, mmlu, tasks, task_limit, args.full)
         edges = edges or res['edges'] # the first run's buckets for all: the same seed gives the same counts in every arm
         print(f"    val bpb over the whole val split {res['val_bpb']:.4f}", flush=True)
 

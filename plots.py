@@ -157,3 +157,95 @@ def plot_buckets(rows, path, title="val bits per byte by input-token frequency i
                     d.line([x - r, Y(y), x + r, Y(y)], fill=color, width=2)
             d.ellipse([x - r, Y(m) - r, x + r, Y(m) + r], fill=color)
     finish(img, [(arm, COLORS.get(arm, OTHER), 'dot') for arm in rows], path)
+
+# -----------------------------------------------------------------------------
+# analyze.py's two pictures: measures by depth, and words on a 2-D map
+
+def grid(tiles, per_row=2):
+    """images in a grid per_row wide, each cell as large as the largest tile"""
+    w, h = max(t.width for t in tiles), max(t.height for t in tiles)
+    img = Image.new('RGB', (w * min(per_row, len(tiles)), h * -(-len(tiles) // per_row)), 'white')
+    for k, t in enumerate(tiles):
+        img.paste(t.convert('RGB'), ((k % per_row) * w, (k // per_row) * h))
+    return img
+
+def save(img, path):
+    """img written atomically as a PNG: a reader never sees half a file"""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    img.save(f"{path}.tmp.png")
+    os.replace(f"{path}.tmp.png", path)
+
+def plot_layers(panels, depths, path, xlabel="depth: 0 = the input embedding, n = after block n"):
+    """panels [(title, ylabel, {arm: [(mean, halfwidth or None) per depth]}, chance or None)], depths the
+    x labels -> one PNG at path, two panels a row: per arm its means by depth as a line, each with its
+    interval as a bar (arms nudged apart so that bars do not hide each other), chance dashed"""
+    import tempfile
+    tiles = []
+    with tempfile.TemporaryDirectory() as tmp: # finish() frames, adds the legend and writes a panel
+        for k, (title, ylabel, rows, chance) in enumerate(panels):
+            ys = [m + s * (hw or 0) for r in rows.values() for m, hw in r for s in (-1, 1)] + [chance] * (chance is not None)
+            img, Y = canvas(title, xlabel, min(ys), max(ys), ylabel)
+            d, f = ImageDraw.Draw(img), font()
+            X = lambda i: PL + (PR - PL) * (i + 0.5) / len(depths)
+            for i, label in enumerate(depths):
+                d.line([X(i), PB, X(i), PB + 5], fill='black')
+                text(d, X(i), PB + 8, label, f, 'c')
+            if chance is not None:
+                for a in range(PL, PR, 12):
+                    d.line([a, Y(chance), min(a + 7, PR), Y(chance)], fill=BASELINE, width=2)
+            for j, (arm, r) in enumerate(rows.items()):
+                color, nudge = COLORS.get(arm, OTHER), (j - (len(rows) - 1) / 2) * 8
+                pts = [(X(i) + nudge, Y(m)) for i, (m, _) in enumerate(r)]
+                d.line(pts, fill=color, width=3)
+                for (x, y), (m, hw) in zip(pts, r):
+                    if hw is not None:
+                        d.line([x, Y(m - hw), x, Y(m + hw)], fill=color, width=2)
+                        for v in (m - hw, m + hw):
+                            d.line([x - 4, Y(v), x + 4, Y(v)], fill=color, width=2)
+                    d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=color)
+            legend = [(arm, COLORS.get(arm, OTHER), 'line') for arm in rows] + [('chance', BASELINE, 'dash')] * (chance is not None)
+            finish(img, legend, os.path.join(tmp, f'{k}.png'))
+            tiles.append(Image.open(os.path.join(tmp, f'{k}.png')).copy()) # copied: read before the folder goes
+    save(grid(tiles), path)
+
+KINDS = [(230, 120, 0), (0, 150, 150), (120, 60, 160), (40, 150, 40), (150, 90, 40), (200, 30, 120), (90, 90, 90)] # not the arms' colours
+
+def plot_maps(maps, path, font_path=None, per_row=2, size=640):
+    """maps [(title, [(x, y, label, group)])] -> one PNG at path, per_row maps a row: each word a point at (x, y),
+    labelled, coloured by its group's kind (the group name's last word), a circle or square by its language
+    (the first word), with one legend under the maps. font_path: a TrueType font for labels Pillow's lacks"""
+    groups = sorted({g for _, pts in maps for *_, g in pts})
+    kinds = sorted({g.split(' ')[-1] for g in groups})
+    langs = sorted({g.split(' ')[0] for g in groups})
+    color = lambda g: KINDS[kinds.index(g.split(' ')[-1]) % len(KINDS)]
+    square = lambda g: langs.index(g.split(' ')[0]) % 2 == 1
+    f = ImageFont.truetype(font_path, 16) if font_path else font(12)
+    tiles = []
+    for title, pts in maps:
+        img = Image.new('RGB', (size, size + 30), 'white')
+        d = ImageDraw.Draw(img)
+        text(d, size / 2, 8, title, font(15), 'c')
+        lo = [min(p[a] for p in pts) for a in (0, 1)]
+        hi = [max(p[a] for p in pts) for a in (0, 1)]
+        at = lambda p, a: 40 + (size - 110) * (p[a] - lo[a]) / ((hi[a] - lo[a]) or 1) # labels need room on the right
+        d.rectangle([20, 40, size - 20, size + 10], outline=(160, 160, 160))
+        for p in pts:
+            x, y = at(p, 0), size + 30 - at(p, 1) - 20
+            (d.rectangle if square(p[3]) else d.ellipse)([x - 4, y - 4, x + 4, y + 4], fill=color(p[3]))
+            text(d, x + 6, y, p[2], f, 'l', 'm', fill=color(p[3]))
+        tiles.append(img)
+    legend = Image.new('RGB', (per_row * size, 40), 'white')
+    d, x = ImageDraw.Draw(legend), 20
+    for k in kinds:
+        d.ellipse([x, 16, x + 10, 26], fill=color(k))
+        text(d, x + 16, 21, k, font(), 'l', 'm')
+        x += 30 + d.textlength(k, font=font())
+    for i, lang in enumerate(langs):
+        (d.rectangle if i % 2 else d.ellipse)([x, 16, x + 10, 26], outline='black')
+        text(d, x + 16, 21, lang, font(), 'l', 'm')
+        x += 30 + d.textlength(lang, font=font())
+    maps_img = grid(tiles, per_row)
+    out = Image.new('RGB', (max(maps_img.width, legend.width), maps_img.height + legend.height), 'white')
+    out.paste(maps_img, (0, 0))
+    out.paste(legend, (0, maps_img.height))
+    save(out, path)

@@ -371,7 +371,8 @@ def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tok
                          f"give at least two documents (or lower --val_permille)")
     meta = dict(tokenizer=spec, tokenizer_name=tok.name, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size,
                 eot=tok.eot, dtype=token_dtype(tok.vocab_size).name, shard_tokens=shard_tokens, **counts,
-                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED},
+                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED}, **({} if getattr(tok, 'unk', None) is None
+                else {'unk': __import__('hf_tokenizer').count_unknown(out_dir, tok, counts)}), # the paper's tokenizers: <unk>
                 provenance=dict(provenance or {}, command=shlex.join(sys.argv), git_commit=git_commit(),
                                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
     atomic_write(os.path.join(out_dir, 'meta.json'), lambda f: json.dump(meta, f, ensure_ascii=False, indent=1), 'w')

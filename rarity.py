@@ -64,7 +64,10 @@ def val_scores(model, data_dir, batch_size=8):
     val = [read_shard(os.path.join(data_dir, f), meta['tokenizer_hash']) for f in meta['shards']['val']]
     token_bytes = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)
     _, y, nats = val_nats(model, val, batch_size)
-    return nats, token_bytes[y]
+    nbytes = token_bytes[y].astype(np.float64)
+    if meta.get('unk', {}).get('tokens', {}).get('val'): # hf_tokenizer.count_unknown: <unk> spread over the bytes it hides
+        nbytes[y == meta['unk']['id']] = meta['unk']['bytes']['val'] / meta['unk']['tokens']['val']
+    return nats, nbytes
 
 def merged_edges(counts, ids, edges=EDGES, min_positions=MIN_POSITIONS):
     """the bucket edges, each bucket holding fewer than min_positions of ids merged into the next commoner

@@ -239,9 +239,12 @@ def _from_tiktoken(name, enc):
     return Tokenizer(name, name, enc, id_bytes, kinds, specials, [enc.encode_single_token(bytes([b])) for b in range(256)])
 
 def load_tokenizer(spec):
-    """'unicode' | path to a tokenizer .json (or a folder holding tokenizer.json) | the dict a
-    checkpoint stores | a tiktoken name | path to a .tiktoken rank file -> Tokenizer"""
+    """'unicode' | path to a tokenizer .json, ours or a Hugging Face one like the paper's (or a folder holding
+    tokenizer.json) | the dict a checkpoint stores | a tiktoken name | path to a .tiktoken rank file -> Tokenizer"""
     if isinstance(spec, dict):
+        if spec.get('format') == 'huggingface-tokenizer': # the paper's own tokenizer.json files: hf_tokenizer.py
+            from hf_tokenizer import HFTokenizer
+            return HFTokenizer(spec['tokenizer'], spec['name'])
         return _from_dict(spec)
     if spec == 'unicode':
         return _from_dict(new_spec('codepoint', 65536, [], [], PATTERN, name='unicode'))
@@ -263,7 +266,10 @@ def load_tokenizer(spec):
             raise FileNotFoundError(f"tokenizer file {spec} does not exist: train one with `python tokenizer.py train ...` or check the path") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"cannot read tokenizer file {spec} ({e}): retrain it with `python tokenizer.py train ...`") from None
-        return _from_dict(d)
+        if isinstance(d, dict) and 'model' in d and 'added_tokens' in d: # a Hugging Face tokenizer.json
+            from hf_tokenizer import HFTokenizer
+            return HFTokenizer(d, os.path.basename(spec)[:-len('.json')] if spec.endswith('.json') else spec)
+        return load_tokenizer(d) if isinstance(d, dict) else _from_dict(d)
     if spec in tiktoken.list_encoding_names():
         try:
             enc = tiktoken.get_encoding(spec)
