@@ -211,7 +211,7 @@ def word_occurrences(tok, train, groups, context):
     places, word (whose occurrence)); ValueError when fewer than two groups keep two words"""
     classes, seen, kept = token_classes(tok), {}, []
     for name, line in groups.items():
-        for w in line.split():
+        for w in (line.split() if isinstance(line, str) else line):
             seq = tok.encode(w)
             p = find(train, seq, context, classes)
             if len(p) >= MIN_WORD and seq[-1] not in seen:
@@ -347,7 +347,7 @@ def main(argv=None):
             if not os.path.isfile(args.groups):
                 raise FileNotFoundError(f"--groups {args.groups} does not exist: give a JSON file of word groups")
             groups = json.load(open(args.groups, encoding='utf-8'))
-        results = []
+        results, start = [], time.time()
         for k, path in enumerate(args.ckpts):
             t0 = time.time()
             r = analyse(path, args.data_dir, groups)
@@ -358,6 +358,7 @@ def main(argv=None):
                 print(f"note: no homoglyph pair occurs {MIN_HOMOGLYPH} times on each side in the val split: homoglyph measures skipped")
     except (FileNotFoundError, ValueError, json.JSONDecodeError) as e:
         sys.exit(f"error: {e}")
+    print(f"{len(results)} checkpoint(s) in {time.time() - start:.0f} s")
     summary = summarise(results)
     for r in [next(r for r in results if r['embedding'] == e) for e in summary]: # the first of each embedding
         print(f"\nnearest neighbours, {r['checkpoint']} ({r['embedding']}), at the input -> after the last block:")
@@ -366,19 +367,12 @@ def main(argv=None):
     print_pairs(results)
     print_tables(summary, results)
 
-    maps = [] # the first checkpoint of each embedding, side by side: the input, then the last depth, in 2-D
-    for key in ('map_input', 'map_last'):
-        for r in [next(r for r in results if r['embedding'] == e) for e in summary]:
-            where = 'input embedding' if key == 'map_input' else f"after block {len(r['layers']) - 1}"
-            X = r[key] - r[key].mean(0)
-            xy = X @ np.linalg.svd(X, full_matrices=False)[2][:2].T # the first two principal components
-            maps.append((f"{r['embedding']} (seed {r['seed']}), {where}", [(x, y, w, r['words'][w]) for (x, y), w in zip(xy, r['words'])]))
     depths = [f"{l}" for l in range(len(results[0]['layers']))]
     panels = [(title, ylabel, {e: summary[e][m] for e in summary}, results[0]['layers'][0][chance] if chance else None)
               for m, title, ylabel, chance in METRICS if all(m in summary[e] for e in summary)]
     os.makedirs(args.out, exist_ok=True)
     plots.plot_layers(panels, depths, os.path.join(args.out, 'layers.png'))
-    plots.plot_maps(maps, os.path.join(args.out, 'map.png'), font_path=label_font(), per_row=len(summary))
+    plots.plot_maps(word_maps(results, summary), os.path.join(args.out, 'map.png'), font_path=label_font(), per_row=len(summary))
     for r in results:
         r.pop('map_input'), r.pop('map_last')
     settings = dict(context=CONTEXT, min_word=MIN_WORD, max_word=MAX_WORD, min_homoglyph=MIN_HOMOGLYPH,
@@ -386,6 +380,18 @@ def main(argv=None):
     atomic_write(os.path.join(args.out, 'analysis.json'), lambda f: json.dump(
         dict(settings=settings, summary=summary, runs=results), f, indent=1, ensure_ascii=False), mode='w')
     print(f"\nwrote {args.out}/analysis.json, {args.out}/layers.png and {args.out}/map.png")
+
+def word_maps(results, arms):
+    """the words' mean states in 2-D (their first two principal components), at the input and after the last
+    block, of the first checkpoint of each embedding: [(title, [(x, y, word, group)])], the input's first"""
+    maps = []
+    for key in ('map_input', 'map_last'):
+        for r in [next(r for r in results if r['embedding'] == e) for e in arms]:
+            X = r[key] - r[key].mean(0)
+            xy = X @ np.linalg.svd(X, full_matrices=False)[2][:2].T # (N words, 2)
+            where = 'input embedding' if key == 'map_input' else f"after block {len(r['layers']) - 1}"
+            maps.append((f"{r['embedding']} (seed {r['seed']}), {where}", [(x, y, w, r['words'][w]) for (x, y), w in zip(xy, r['words'])]))
+    return maps
 
 def label_font():
     """Unifont for the map's labels where it is installed: Pillow's own font has no Cyrillic"""
