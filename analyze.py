@@ -31,7 +31,7 @@ Choices, and why:
 - Words come from the train split: the default corpus's val split (50k tokens) holds most listed words
   fewer than 5 times. A word is kept where it stands whole (after a whitespace token, before a token that
   does not start with a letter); its state is its last token's. The states measure geometry, not
-  prediction, so that the runs trained on some of these windows matters little.
+  prediction, so it matters little that the runs trained on some of these windows.
 - Deep states share a large common direction, so raw cosines are near 1 for any two tokens: every cosine
   here is taken after subtracting the mean of the states compared.
 """
@@ -116,9 +116,15 @@ def homoglyph_sets(tok, emb):
     return [sorted(d.items(), key=lambda x: SCRIPTS.index(x[0])) for d in by_row.values() if len(d) > 1]
 
 def token_classes(tok):
-    """(is whitespace, starts with a letter), one bool per id: what tells a word standing whole"""
+    """(is whitespace, may start with a letter), one bool per id: what tells a word standing whole. A byte
+    token is its byte: an ASCII letter, or any byte of a multi-byte character (which may be a letter's)"""
+    from tokenizer import KIND_BYTE
     texts = [tok.token_text(i) for i in range(tok.vocab_size)]
-    return np.array([t.isspace() for t in texts]), np.array([t[:1].isalpha() for t in texts])
+    letter = [t[:1].isalpha() for t in texts]
+    for i in np.flatnonzero(np.asarray(tok.kinds) == KIND_BYTE):
+        b = tok.id_bytes[i][0]
+        letter[i] = b >= 0x80 or chr(b).isalpha()
+    return np.array([t.isspace() for t in texts]), np.array(letter)
 
 def find(arrays, seq, context, classes=None):
     """[(shard, position of seq's last token)] for each occurrence of the id sequence seq with at least
@@ -192,9 +198,10 @@ def nearest(V, words, i, k=K):
 
 def homoglyph_occurrences(tok, emb, val, context):
     """the pairs that occur at least MIN_HOMOGLYPH times on every side in val, as many occurrences of each
-    token -> (pairs, places, member (whose occurrence), fold), or None"""
+    token -> (pairs, places, member (whose occurrence), fold), or None; and how many pairs there are"""
     pairs, places, member, fold = [], [], [], []
-    for s in homoglyph_sets(tok, emb):
+    sets = homoglyph_sets(tok, emb)
+    for s in sets:
         found = [find(val, [i], context) for _, i in s]
         n = min(MAX_HOMOGLYPH, *map(len, found))
         if n < MIN_HOMOGLYPH:
@@ -204,11 +211,11 @@ def homoglyph_occurrences(tok, emb, val, context):
             member += [(len(pairs), SCRIPTS.index(script))] * n
             fold += [j % FOLDS for j in range(n)] # the j-th of every side in one fold: folds stay balanced
         pairs.append(dict(tokens=[(script, tok.token_text(i)) for script, i in s], n=n))
-    return (pairs, places, np.array(member), np.array(fold)) if pairs else None
+    return ((pairs, places, np.array(member), np.array(fold)) if pairs else None), len(sets)
 
 def word_occurrences(tok, train, groups, context):
     """the listed words that occur at least MIN_WORD times whole in train -> (words, their group names,
-    places, word (whose occurrence)); ValueError when fewer than two groups keep two words"""
+    places, word (whose occurrence), how often each occurs); ValueError when fewer than two groups keep two"""
     classes, seen, kept = token_classes(tok), {}, []
     for name, line in groups.items():
         for w in (line.split() if isinstance(line, str) else line):
@@ -216,17 +223,17 @@ def word_occurrences(tok, train, groups, context):
             p = find(train, seq, context, classes)
             if len(p) >= MIN_WORD and seq[-1] not in seen:
                 seen[seq[-1]] = w
-                kept.append((w, name, pick(p, min(MAX_WORD, len(p)))))
+                kept.append((w, name, pick(p, min(MAX_WORD, len(p))), len(p)))
             elif len(p) >= MIN_WORD:
                 print(f"note: '{w}' ends in the same token as '{seen[seq[-1]]}', so it is left out")
-    sizes = {g: sum(n == g for _, n, _ in kept) for g in groups}
+    sizes = {g: sum(name == g for _, name, _, _ in kept) for g in groups}
     kept = [x for x in kept if sizes[x[1]] >= 2] # a group of one has no neighbours of its kind
-    if len({n for _, n, _ in kept}) < 2:
+    if len({name for _, name, _, _ in kept}) < 2:
         raise ValueError(f"only {len(kept)} of the listed words occur {MIN_WORD} times whole, in groups of two or more, "
                          "in this dataset's train split: give --groups a JSON file of word groups of this corpus")
-    places = [p for _, _, ps in kept for p in ps]
-    word = np.repeat(np.arange(len(kept)), [len(ps) for _, _, ps in kept])
-    return [w for w, _, _ in kept], [n for _, n, _ in kept], places, word
+    words, names, places, counts = zip(*kept)
+    word = np.repeat(np.arange(len(kept)), [len(p) for p in places])
+    return list(words), list(names), sum(places, []), word, list(counts)
 
 def analyse(path, data_dir=None, groups=GROUPS):
     """a checkpoint and its dataset -> every measure at every depth, as a dict"""
@@ -244,12 +251,13 @@ def analyse(path, data_dir=None, groups=GROUPS):
     emb = model.transformer.wte.weight.numpy() if glyph else glyphs.glyph_embeddings(tok, model.config.n_embd)
     val, train = split('val'), split('train')
     context = min(CONTEXT, model.config.block_size)
-    hg = homoglyph_occurrences(tok, emb, val, context)
-    words, names, wplaces, word = word_occurrences(tok, train, groups, context)
+    hg, nsets = homoglyph_occurrences(tok, emb, val, context)
+    words, names, wplaces, word, counts = word_occurrences(tok, train, groups, context)
     states = states_at(model, val, hg[1], context) if hg else None # (L + 1, N, C)
     wstates = states_at(model, train, wplaces, context)
     res = dict(checkpoint=path, embedding=model.config.embedding, seed=cfg.get('seed'), data_dir=data_dir, context=context,
-               words=dict(zip(words, names)), pairs=hg[0] if hg else [], layers=[], neighbours={})
+               words=dict(zip(words, names)), word_counts=dict(zip(words, counts)), homoglyph_sets=nsets,
+               pairs=hg[0] if hg else [], layers=[], neighbours={})
     for l in range(len(wstates)):
         row = homoglyph_measures(states[l], hg[2], hg[3], len(hg[0])) if hg else {}
         V = np.stack([wstates[l][word == w].mean(0) for w in range(len(words))]) # (N words, C), mean states
@@ -305,18 +313,30 @@ def summarise(results):
     return {e: {m: [mean_ci([r['layers'][l][m] for r in rs]) for l in range(len(rs[0]['layers']))]
                 for m, _, _, _ in METRICS if m in rs[0]['layers'][0]} for e, rs in out.items()}
 
-def print_tables(summary, results):
+def paired_differences(results):
+    """{metric: [compare.paired() of glyph - trainable per depth]}, over the seeds both embeddings ran"""
+    from compare import paired
+    by = lambda e, m, l: {r['seed']: r['layers'][l][m] for r in results if r['embedding'] == e}
+    if len(set(by('glyph', 'share_all', 0)) & set(by('trainable', 'share_all', 0))) < 2: # two seeds of both, at least
+        return {}
+    return {m: [paired(by('glyph', m, l), by('trainable', m, l)) for l in range(len(results[0]['layers']))]
+            for m, _, _, _ in METRICS if all(m in r['layers'][0] for r in results)}
+
+def print_tables(summary, results, diffs=None):
     ci = lambda m, hw: f"{m:.3f} +- {hw:.3f}" if hw is not None else f"{m:.3f}"
     arms = list(summary)
     n = {e: sum(r['embedding'] == e for r in results) for e in arms}
+    diffs = diffs or {}
     for m, title, _, chance in METRICS:
         if not all(m in summary[e] for e in arms):
             continue
         first = results[0]['layers']
         print(f"\n{title}" + (f" (chance {first[0][chance]:.3f})" if chance else '') + ", mean +- 95% t-interval over checkpoints")
-        print(f"{'depth':>9s}  " + '  '.join(f"{f'{e} ({n[e]})':>16s}" for e in arms))
+        print(f"{'depth':>9s}  " + '  '.join(f"{f'{e} ({n[e]})':>16s}" for e in arms) + ('   glyph - trainable, paired' if m in diffs else ''))
         for l in range(len(first)):
-            print(f"{'input' if l == 0 else f'block {l}':>9s}  " + '  '.join(f"{ci(*summary[e][m][l]):>16s}" for e in arms))
+            d = diffs[m][l] if m in diffs else None
+            print(f"{'input' if l == 0 else f'block {l}':>9s}  " + '  '.join(f"{ci(*summary[e][m][l]):>16s}" for e in arms)
+                  + (f"   {d['words']}" if d else ''))
 
 def print_pairs(results):
     """per homoglyph pair and embedding, the mean over checkpoints of its cosine and probe accuracy by depth"""
@@ -352,8 +372,10 @@ def main(argv=None):
             t0 = time.time()
             r = analyse(path, args.data_dir, groups)
             results.append(r)
-            print(f"[{k + 1}/{len(args.ckpts)}] {path}: {r['embedding']}, {len(r['pairs'])} homoglyph pairs, "
-                  f"{len(r['words'])} words, {len(r['layers'])} depths, in {time.time() - t0:.1f} s", flush=True)
+            c = r['word_counts'].values()
+            print(f"[{k + 1}/{len(args.ckpts)}] {path}: {r['embedding']}, {len(r['layers'])} depths; {len(r['pairs'])} of "
+                  f"{r['homoglyph_sets']} homoglyph pairs ({sum(p['n'] for p in r['pairs'])} occurrences per side); "
+                  f"{len(r['words'])} words ({min(c):,}-{max(c):,} whole occurrences each); in {time.time() - t0:.1f} s", flush=True)
             if not r['pairs']:
                 print(f"note: no homoglyph pair occurs {MIN_HOMOGLYPH} times on each side in the val split: homoglyph measures skipped")
     except (FileNotFoundError, ValueError, json.JSONDecodeError) as e:
@@ -365,7 +387,8 @@ def main(argv=None):
         for w in [w for w in SHOW if w in r['words']] or list(r['words'])[:4]:
             print(f"  {w:>8s}: {', '.join(r['neighbours']['input'][w])}  ->  {', '.join(r['neighbours']['last'][w])}")
     print_pairs(results)
-    print_tables(summary, results)
+    diffs = paired_differences(results)
+    print_tables(summary, results, diffs)
 
     depths = [f"{l}" for l in range(len(results[0]['layers']))]
     panels = [(title, ylabel, {e: summary[e][m] for e in summary}, results[0]['layers'][0][chance] if chance else None)
@@ -378,7 +401,7 @@ def main(argv=None):
     settings = dict(context=CONTEXT, min_word=MIN_WORD, max_word=MAX_WORD, min_homoglyph=MIN_HOMOGLYPH,
                     max_homoglyph=MAX_HOMOGLYPH, k=K, folds=FOLDS, l2=L2, groups=groups)
     atomic_write(os.path.join(args.out, 'analysis.json'), lambda f: json.dump(
-        dict(settings=settings, summary=summary, runs=results), f, indent=1, ensure_ascii=False), mode='w')
+        dict(settings=settings, summary=summary, paired=diffs, runs=results), f, indent=1, ensure_ascii=False), mode='w')
     print(f"\nwrote {args.out}/analysis.json, {args.out}/layers.png and {args.out}/map.png")
 
 def word_maps(results, arms):
