@@ -438,7 +438,7 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser()
     parser.add_argument('sections', nargs='*', default=list(SECTIONS), help=f"any of {', '.join(SECTIONS)}")
     parser.add_argument('--gpt2', default='gpt2', help="tokenizer spec for the GPT-2 comparison")
-    parser.add_argument('--hf', nargs='*', default=[], help="Hugging Face tokenizer.json files to compare, e.g. the paper's bvv241-2-3")
+    parser.add_argument('--hf', default='', help="Hugging Face tokenizer.json files to compare, comma-separated, e.g. the paper's bvv241-2-3")
     parser.add_argument('--nanogpt', default=None, help="folder holding nanoGPT's model.py, for the model section")
     parser.add_argument('--ckpt', default='out/cpu/ckpt.pt', help="checkpoint for the eval section")
     parser.add_argument('--mmlu', default=os.environ.get('MMLU_DIR', 'data/mmlu'), help="MMLU data for the eval section")
@@ -447,6 +447,6 @@ if __name__ == '__main__':
     for s in args.sections:
         if s not in SECTIONS:
             raise SystemExit(f"unknown section {s!r}: use {', '.join(SECTIONS)}")
-        kwargs = {'tokenizer': {'gpt2': args.gpt2, 'hf': args.hf}, 'model': {'nanogpt_dir': args.nanogpt}, 'cpu': {'nanogpt_dir': args.nanogpt},
+        kwargs = {'tokenizer': {'gpt2': args.gpt2, 'hf': [p for p in args.hf.split(',') if p]}, 'model': {'nanogpt_dir': args.nanogpt}, 'cpu': {'nanogpt_dir': args.nanogpt},
                   'eval': {'ckpt': args.ckpt, 'mmlu': args.mmlu}}.get(s, {})
         SECTIONS[s](**kwargs)
