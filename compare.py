@@ -99,6 +99,16 @@ def paired(a, b):
 
 # -----------------------------------------------------------------------------
 
+def arms_and_overrides(ap, args, extra, allowed=tuple(ARMS)):
+    """the arms asked for, checked, once every unparsed argument is a train.py override --key=value: one
+    sentence from argparse otherwise. compare_fusion.py and compare_growth.py parse alike"""
+    if any(not (e.startswith('--') and '=' in e) for e in extra):
+        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
+    arms = [a for a in args.arms.split(',') if a]
+    if not arms or set(arms) - set(allowed) or args.seeds < 1:
+        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(allowed)}, at least one seed")
+    return arms
+
 def paper_exact_iters(bvv241, dataset, max_iters, ap):
     """the paper_exact arm's steps: as many training bytes as max_iters steps on data/<dataset>. Prepares
     data/<dataset>_bvv241 with the paper's tokenizer first, if need be (the embedded default corpus only)"""
@@ -185,13 +195,9 @@ if __name__ == '__main__':
     ap.add_argument('--out', default='', help="folder of the runs (default out/compare_<scale>_<max_iters>); "
                                               "give another one when you change a train.py setting")
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
-    if any(not (e.startswith('--') and '=' in e) for e in extra):
-        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
     if args.quick:
         args.arms, args.seeds, args.max_iters = 'glyph,trainable', 3, 100
-    arms = [a for a in args.arms.split(',') if a]
-    if not arms or any(a not in ARMS and a != 'paper_exact' for a in arms) or args.seeds < 1:
-        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, paper_exact, at least one seed")
+    arms = arms_and_overrides(ap, args, extra, (*ARMS, 'paper_exact'))
     iters = {arm: args.max_iters for arm in arms}
     here = os.path.dirname(os.path.abspath(__file__))
     config = os.path.join(here, 'config', {'cpu': 'cpu.py', 'gpu': 'gpu_small.py'}[args.scale])

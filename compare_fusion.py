@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from compare import ARMS, finished, mean_ci, paired
+from compare import ARMS, arms_and_overrides, finished, mean_ci, paired
 
 MODELS = ['expert_a', 'expert_b', 'fused_logits', 'fused_probs', 'oracle', 'joint']
 
@@ -71,13 +71,9 @@ if __name__ == '__main__':
     ap.add_argument('--max_iters', type=int, default=300, help="steps per expert; the joint model trains twice as many")
     ap.add_argument('--out', default='', help="folder of the runs (default out/fusion_<a><b>_<max_iters>)")
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
-    if any(not (e.startswith('--') and '=' in e) for e in extra):
-        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
-    langs, arms = args.languages.split(','), [a for a in args.arms.split(',') if a]
+    arms, langs = arms_and_overrides(ap, args, extra), args.languages.split(',')
     if len(langs) != 2 or len(set(langs)) != 2 or set(langs) - {'en', 'ru', 'zh'}:
         ap.error(f"--languages {args.languages}: name two different languages of en, ru, zh, e.g. ru,zh")
-    if not arms or set(arms) - set(ARMS) or args.seeds < 1:
-        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, at least one seed")
     here, py = os.path.dirname(os.path.abspath(__file__)), sys.executable
     a, b = langs
     both = a + b

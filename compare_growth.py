@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from compare import ARMS, finished, mean_ci, paired
+from compare import ARMS, arms_and_overrides, finished, mean_ci, paired
 
 def whole_val_bpb(ckpt):
     """val bits per byte of a checkpoint over the whole val split of its dataset"""
@@ -44,17 +44,13 @@ if __name__ == '__main__':
     ap.add_argument('--max_iters', type=int, default=300, help="steps of the whole model, split evenly among the stages")
     ap.add_argument('--out', default='', help="folder of the runs (default out/growth_<stages>_<max_iters>)")
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
-    if any(not (e.startswith('--') and '=' in e) for e in extra):
-        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
+    arms = arms_and_overrides(ap, args, extra)
     try:
         stages = [int(k) for k in args.stages.split(',')]
     except ValueError:
         stages = []
     if len(stages) < 2 or min(stages) < 1:
         ap.error(f"--stages {args.stages}: at least two stages of at least one layer each, e.g. 2,2")
-    arms = [a for a in args.arms.split(',') if a]
-    if not arms or set(arms) - set(ARMS) or args.seeds < 1:
-        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(ARMS)}, at least one seed")
     per_stage = args.max_iters // len(stages)
     if per_stage < 1 or per_stage * len(stages) != args.max_iters:
         ap.error(f"--max_iters {args.max_iters} does not split evenly into {len(stages)} stages: use a multiple of {len(stages)}")

@@ -362,17 +362,16 @@ def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tok
             with open(tokenizer_arg, 'rb') as ranks:
                 atomic_write(os.path.join(out_dir, spec), lambda f: shutil.copyfileobj(ranks, f))
     atomic_write(os.path.join(out_dir, 'token_bytes.npy'), lambda f: np.save(f, tok.token_bytes))
-
     counts = tokenize(source, out_dir, tok, shard_tokens, max_tokens, stats, verbose, parallel)
     if not counts['documents']['train']:
         if not counts['documents']['val']:
             raise no_text_error(stats, text_field)
         raise ValueError(f"the input holds only {counts['documents']['val']} document(s), all in val, none for train: "
                          f"give at least two documents (or lower --val_permille)")
+    unk = {'unk': __import__('hf_tokenizer').count_unknown(out_dir, tok, counts)} if getattr(tok, 'unk', None) is not None else {}
     meta = dict(tokenizer=spec, tokenizer_name=tok.name, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size,
                 eot=tok.eot, dtype=token_dtype(tok.vocab_size).name, shard_tokens=shard_tokens, **counts,
-                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED}, **({} if getattr(tok, 'unk', None) is None
-                else {'unk': __import__('hf_tokenizer').count_unknown(out_dir, tok, counts)}), # the paper's tokenizers: <unk>
+                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED}, **unk, # unk: the paper's tokenizers
                 provenance=dict(provenance or {}, command=shlex.join(sys.argv), git_commit=git_commit(),
                                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
     atomic_write(os.path.join(out_dir, 'meta.json'), lambda f: json.dump(meta, f, ensure_ascii=False, indent=1), 'w')
