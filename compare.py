@@ -109,6 +109,22 @@ def arms_and_overrides(ap, args, extra, allowed=tuple(ARMS)):
         ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(allowed)}, at least one seed")
     return arms
 
+def add_run_arguments(ap, seeds, max_iters, steps, out):
+    """--arms, --seeds, --max_iters and --out as compare_fusion.py and compare_growth.py take them"""
+    ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
+    ap.add_argument('--seeds', type=int, default=seeds, help="seeds per arm: 1337, 1338, ...")
+    ap.add_argument('--max_iters', type=int, default=max_iters, help=steps)
+    ap.add_argument('--out', default='', help=f"folder of the runs (default {out})")
+
+def train_logged(cmd, out_dir, name):
+    """one train.py run, its output appended to out_dir/train.log; a failure ends the experiment with its tail"""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, 'train.log'), 'a') as f:
+        f.write(r.stdout + r.stderr)
+    if r.returncode != 0:
+        sys.exit(f"{os.path.basename(sys.argv[0])}: {name} failed:\n{r.stderr[-2000:]}")
+
 def paper_exact_iters(bvv241, dataset, max_iters, ap):
     """the paper_exact arm's steps: as many training bytes as max_iters steps on data/<dataset>. Prepares
     data/<dataset>_bvv241 with the paper's tokenizer first, if need be (the embedded default corpus only)"""
@@ -245,11 +261,7 @@ if __name__ == '__main__':
             if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
                 cmd.append('--init_from=resume')
             print(f"[{k + 1}/{len(runs)}] {name}: $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            with open(os.path.join(out_dir, 'train.log'), 'a') as f:
-                f.write(r.stdout + r.stderr)
-            if r.returncode != 0:
-                sys.exit(f"compare.py: {name} failed:\n{r.stderr[-2000:]}")
+            train_logged(cmd, out_dir, name)
         results[arm, seed] = res = analyse(out_dir, iters[arm], edges, mmlu, tasks, task_limit, args.full)
         edges = edges or res['edges'] # the first run's buckets for all: the same seed gives the same counts in every arm
         print(f"    val bpb over the whole val split {res['val_bpb']:.4f}", flush=True)

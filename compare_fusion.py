@@ -18,7 +18,6 @@ input space is required.
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 
 import numpy as np
 
-from compare import ARMS, arms_and_overrides, finished, mean_ci, paired
+from compare import ARMS, add_run_arguments, arms_and_overrides, finished, mean_ci, paired, train_logged
 
 MODELS = ['expert_a', 'expert_b', 'fused_logits', 'fused_probs', 'oracle', 'joint']
 
@@ -66,10 +65,7 @@ def evaluate(paths, langs):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="two language experts, alone, fused (both rules), and one model on both; seeds paired")
     ap.add_argument('--languages', default='ru,zh', help="two of the default corpus's en, ru, zh, comma-separated")
-    ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
-    ap.add_argument('--seeds', type=int, default=2, help="seeds per arm: 1337, 1338, ...")
-    ap.add_argument('--max_iters', type=int, default=300, help="steps per expert; the joint model trains twice as many")
-    ap.add_argument('--out', default='', help="folder of the runs (default out/fusion_<a><b>_<max_iters>)")
+    add_run_arguments(ap, 2, 300, "steps per expert; the joint model trains twice as many", 'out/fusion_<a><b>_<max_iters>')
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
     arms, langs = arms_and_overrides(ap, args, extra), args.languages.split(',')
     if len(langs) != 2 or len(set(langs)) != 2 or set(langs) - {'en', 'ru', 'zh'}:
@@ -102,12 +98,7 @@ if __name__ == '__main__':
                 if os.path.exists(paths[model]):
                     cmd.append('--init_from=resume')
                 print(f"{arm} seed {seed}, {model} on {data}: $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
-                r = subprocess.run(cmd, capture_output=True, text=True)
-                os.makedirs(out_dir, exist_ok=True)
-                with open(os.path.join(out_dir, 'train.log'), 'a') as f:
-                    f.write(r.stdout + r.stderr)
-                if r.returncode != 0:
-                    sys.exit(f"compare_fusion.py: {arm} seed {seed} {model} failed:\n{r.stderr[-2000:]}")
+                train_logged(cmd, out_dir, f"{arm} seed {seed} {model}")
             cache = os.path.join(folder, 'eval.json')
             stamp = {m: os.path.getmtime(p) for m, p in paths.items()}
             res = json.load(open(cache)) if os.path.exists(cache) else {}
@@ -141,7 +132,7 @@ if __name__ == '__main__':
     for m in MODELS:
         for arm in arms:
             print(f"{label[m]:18s}{arm:11s}" + ''.join(f"{ci(*table[arm][m][c]):>17s}" for c in cols))
-    print(f"\npaired differences in val bits per byte (same seeds), mean +- 95% interval; inside the seed spread: unresolved")
+    print("\npaired differences in val bits per byte (same seeds), mean +- 95% interval; inside the seed spread: unresolved")
     print(f"{'':44s}" + ''.join(f"{c:>26s}" for c in cols))
     cell = lambda p: (f"{p['mean']:+.3f} +- {p['ci95']:.3f}" + ('' if abs(p['mean']) > p['ci95'] else ' unres.')) if p['ci95'] is not None else f"{p['mean']:+.3f}"
     for name, per_col in pairs.items():

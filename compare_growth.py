@@ -17,11 +17,10 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
-from compare import ARMS, arms_and_overrides, finished, mean_ci, paired
+from compare import ARMS, add_run_arguments, arms_and_overrides, finished, mean_ci, paired, train_logged
 
 def whole_val_bpb(ckpt):
     """val bits per byte of a checkpoint over the whole val split of its dataset"""
@@ -39,10 +38,7 @@ def curve(out_dir, offset=0):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="a model grown in stages vs the same model trained whole, at equal tokens; seeds paired")
     ap.add_argument('--stages', default='2,2', help="layers added per stage, comma-separated; the whole model has their sum")
-    ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
-    ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
-    ap.add_argument('--max_iters', type=int, default=300, help="steps of the whole model, split evenly among the stages")
-    ap.add_argument('--out', default='', help="folder of the runs (default out/growth_<stages>_<max_iters>)")
+    add_run_arguments(ap, 3, 300, "steps of the whole model, split evenly among the stages", 'out/growth_<stages>_<max_iters>')
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
     arms = arms_and_overrides(ap, args, extra)
     try:
@@ -69,12 +65,7 @@ if __name__ == '__main__':
         if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
             cmd = [c for c in cmd if not c.startswith('--init_from=')] + ['--init_from=resume']
         print(f"  $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, 'train.log'), 'a') as f:
-            f.write(r.stdout + r.stderr)
-        if r.returncode != 0:
-            sys.exit(f"compare_growth.py: {out_dir} failed:\n{r.stderr[-2000:]}")
+        train_logged(cmd, out_dir, out_dir)
 
     t0, results = time.time(), {}
     for seed in seeds: # seed-major: a stop leaves whole pairs behind
