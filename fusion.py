@@ -5,7 +5,7 @@ Each expert keeps its own blocks and head; nothing is shared but the vocabulary.
           geometric mean of the experts' probabilities: a product of experts, not a mixture
   probs   the mixture: the mean of the experts' probabilities
 Averaging logits never touches the input embedding, so fusion itself needs only a shared vocabulary.
-    python sample.py a.pt b.pt --start "Жизнь"                 # --fusion probs for the mixture
+    python sample.py a.pt b.pt --start "Жизнь"  # --fusion probs for the mixture
     python eval_mmlu.py a.pt b.pt --limit 10 --out fused.json
 """
 import math
@@ -53,12 +53,14 @@ class Fused(nn.Module):
     def forward(self, idx, targets=None, cache=None, reduction='mean'):
         """GPT.forward's contract. Without targets, generation's step: the last position's combined logits.
         With targets, the combined logits at every position and their cross-entropy, so that the val split
-        scores a fused model as it scores one (rarity.val_nats). Fused models are for inference: train the experts"""
+        scores a fused model as it scores one (experiments/rarity.py's val_nats). Fused models are for
+        inference: train the experts"""
         if targets is None:
             caches = cache.caches if cache is not None else [None] * len(self.experts)
             return self.combine([e(idx, cache=c)[0] for e, c in zip(self.experts, caches)]), None
         B, T = idx.shape
-        rows, cols = torch.arange(B).repeat_interleave(T), torch.arange(T).repeat(B)
+        rows = torch.arange(B).repeat_interleave(T) # (B*T,) every position, row by row
+        cols = torch.arange(T).repeat(B)
         logits = self.logits_at(idx, rows, cols) # (B*T, V)
         loss = F.cross_entropy(logits, targets.reshape(-1), ignore_index=-1, reduction=reduction)
         return logits.view(B, T, -1), loss.view_as(targets) if reduction == 'none' else loss
@@ -68,6 +70,10 @@ class Fused(nn.Module):
 
     generate = GPT.generate # the same sampling loop: it needs only forward, new_cache and config.block_size
 
+def describe(model):
+    """what an expert is, for the fused model's record: its embedding and shape"""
+    return {k: getattr(model.config, k) for k in ('embedding', 'n_layer', 'n_embd', 'block_size')}
+
 def load_model(paths, device='cpu', rule='logits'):
     """one checkpoint -> (GPT, tokenizer); several -> (Fused, tokenizer), refused with one sentence when
     their tokenizers or vocabularies differ. Different embeddings, depths or widths are allowed and named
@@ -75,19 +81,24 @@ def load_model(paths, device='cpu', rule='logits'):
     if isinstance(paths, str) or len(paths) == 1:
         return load_checkpoint(paths if isinstance(paths, str) else paths[0], device)
     loaded = [load_checkpoint(p, device) for p in paths]
-    (first, tok), path0 = loaded[0], paths[0]
+    first, tok = loaded[0]
     for (m, t), p in zip(loaded[1:], paths[1:]):
         if t.hash != tok.hash:
-            raise ValueError(f"{p} has another tokenizer than {path0} ({t.hash[:16]} vs {tok.hash[:16]}): fuse experts "
-                             f"trained on one tokenizer (prepare.py --tokenizer data/<dataset>/tokenizer.json)")
+            raise ValueError(f"{p} has another tokenizer than {paths[0]} ({t.hash[:16]} vs {tok.hash[:16]}): "
+                             f"fuse experts trained on one tokenizer "
+                             f"(prepare.py --tokenizer data/<dataset>/tokenizer.json)")
         if m.config.vocab_size != first.config.vocab_size:
-            raise ValueError(f"{p} has {m.config.vocab_size} ids and {path0} {first.config.vocab_size}: fuse experts with one vocabulary")
+            raise ValueError(f"{p} has {m.config.vocab_size} ids and {paths[0]} {first.config.vocab_size}: "
+                             f"fuse experts with one vocabulary")
     model = Fused([m for m, _ in loaded], rule).eval()
     sizes = sorted({m.config.block_size for m, _ in loaded})
     if len(sizes) > 1:
-        print(f"fusion: the experts' contexts differ ({', '.join(map(str, sizes))}): using the smallest, {sizes[0]}")
-    describe = lambda m: {k: getattr(m.config, k) for k in ('embedding', 'n_layer', 'n_embd', 'block_size')}
-    model.checkpoint = {'fusion': rule, 'config': first.checkpoint['config'], # the first expert's precision
-                        'experts': [dict(path=p, **describe(m), iter_num=m.checkpoint['iter_num'],
-                                         provenance=m.checkpoint['provenance']) for p, (m, _) in zip(paths, loaded)]}
+        print(f"fusion: the experts' contexts differ ({', '.join(map(str, sizes))}): "
+              f"using the smallest, {sizes[0]}")
+    experts = []
+    for p, (m, _) in zip(paths, loaded):
+        experts.append(dict(path=p, **describe(m), iter_num=m.checkpoint['iter_num'],
+                            provenance=m.checkpoint['provenance']))
+    # the first expert's config: its precision is the fused model's
+    model.checkpoint = {'fusion': rule, 'config': first.checkpoint['config'], 'experts': experts}
     return model, tok

@@ -11,8 +11,9 @@ From Python: glyph_embeddings(tok, n_embd) -> float32 [vocab_size, n_embd], unit
 glyph_key(tok, n_embd) -> hex hash of everything the matrix depends on (checkpoints record it).
 The font is Debian's fonts-unifont (unifont.otf for the BMP, unifont_upper.otf for plane 1): --font,
 $GLYPHGPT_FONT, or the usual Linux/macOS locations. Built matrices are cached in ~/.cache/glyphgpt
-($GLYPHGPT_CACHE). `python bench.py glyphs` times a 131,072 x 1024 build.
+($GLYPHGPT_CACHE). `python -m experiments.bench glyphs` times a 131,072 x 1024 build.
 """
+import argparse
 import glob
 import hashlib
 import importlib.metadata
@@ -20,13 +21,16 @@ import math
 import os
 import random
 import re
+import sys
 import time
 
 import numpy as np
 import PIL
+import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_TEXT
+import glyphs_report
+from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_TEXT, load_tokenizer
 from util import atomic_write
 
 RECIPE_VERSION = 2   # bump when a change alters the cached matrices: old cache entries then rebuild
@@ -35,10 +39,11 @@ CHUNK = 16384        # rows per matmul chunk; float32 sums of 0/1 products stay 
 # searched in order, recursively: Debian/Ubuntu's place first, then wherever Fedora, Arch, Homebrew
 # (font-unifont cask: ~/Library/Fonts/unifont-15.x.otf) or a manual install put it
 FONT_DIRS = ['/usr/share/fonts/opentype/unifont', '/usr/share/fonts', '/usr/local/share/fonts',
-             '~/.local/share/fonts', '~/.fonts', '~/Library/Fonts', '/Library/Fonts', '/opt/homebrew/share/fonts']
+             '~/.local/share/fonts', '~/.fonts', '~/Library/Fonts', '/Library/Fonts',
+             '/opt/homebrew/share/fonts']
 INSTALL = ("install GNU Unifont with `sudo apt-get install fonts-unifont` (Fedora: `sudo dnf "
-           "install unifont-fonts`, Arch: `sudo pacman -S unifont`, macOS: `brew install --cask font-unifont`) "
-           "or pass --font /path/to/unifont.otf (or set GLYPHGPT_FONT)")
+           "install unifont-fonts`, Arch: `sudo pacman -S unifont`, macOS: `brew install --cask "
+           "font-unifont`) or pass --font /path/to/unifont.otf (or set GLYPHGPT_FONT)")
 # hex digits, 3x5 pixels: the markers for characters that have no visible glyph spell their code
 # point in these, the way Unifont's own boxes for unassigned code points do
 HEXFONT = ["### .#. ### ### #.# ### ### ### ### ### ### ##. ### ##. ### ###",
@@ -51,6 +56,10 @@ DIGITS = np.array([[[c == '#' for c in row.split()[d]] for row in HEXFONT] for d
 # -----------------------------------------------------------------------------
 # inputs: the font files and the token texts
 
+def is_bmp_file(path):
+    """not the plane-1 file (unifont_upper), nor the CSUR, Japanese or sample variants"""
+    return not any(s in os.path.basename(path).lower() for s in ('upper', 'csur', '_jp', 'sample'))
+
 def find_font(font=None):
     """-> (unifont.otf path, unifont_upper.otf path or None); --font, $GLYPHGPT_FONT, then known places"""
     font = font or os.environ.get('GLYPHGPT_FONT')
@@ -59,9 +68,11 @@ def find_font(font=None):
             raise FileNotFoundError(f"font file {font} does not exist: fix the path, or " + INSTALL)
         cands = [font]
     else:
-        cands = [p for d in FONT_DIRS for ext in ('otf', 'ttf')
-                 for p in sorted(glob.glob(os.path.join(os.path.expanduser(d), '**', f'[uU]nifont*.{ext}'), recursive=True))
-                 if not any(s in os.path.basename(p).lower() for s in ('upper', 'csur', '_jp', 'sample'))]
+        cands = []
+        for d in FONT_DIRS:
+            for ext in ('otf', 'ttf'):
+                pattern = os.path.join(os.path.expanduser(d), '**', f'[uU]nifont*.{ext}')
+                cands += [p for p in sorted(glob.glob(pattern, recursive=True)) if is_bmp_file(p)]
         if not cands:
             raise FileNotFoundError("GNU Unifont not found: " + INSTALL)
     base = cands[0]
@@ -73,16 +84,18 @@ def file_sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 def token_texts(tok):
+    """-> ([the text of every id], their kinds), or a ValueError naming the id a tokenizer cannot show"""
     kinds = np.asarray(getattr(tok, 'kinds', np.zeros(tok.vocab_size, np.uint8)))
+    name = getattr(tok, 'name', '?')
     texts = []
     for i in range(tok.vocab_size):
         try:
             t = tok.token_text(i)
         except Exception as e:
-            raise ValueError(f"tokenizer {getattr(tok, 'name', '?')}: token_text({i}) failed ({type(e).__name__}: {e}); "
+            raise ValueError(f"tokenizer {name}: token_text({i}) failed ({type(e).__name__}: {e}); "
                              "glyphs need a string for every id, so fix the tokenizer or its file") from None
         if not isinstance(t, str) or not t:
-            raise ValueError(f"tokenizer {getattr(tok, 'name', '?')}: token_text({i}) returned {t!r}, not a "
+            raise ValueError(f"tokenizer {name}: token_text({i}) returned {t!r}, not a "
                              "non-empty str; glyphs need a string for every id, so fix the tokenizer")
         texts.append(t)
     return texts, kinds
@@ -91,7 +104,7 @@ def token_texts(tok):
 # the default recipe, one character: Unifont's own 16x16 bitmap, or a marker when it draws nothing
 
 def open_fonts(paths, size):
-    """[(font, its .notdef glyph)], BMP file first. The basic layout engine: raqm raises on some control characters"""
+    """[(font, its .notdef glyph)], BMP file first; basic layout: raqm raises on some control characters"""
     fonts = [ImageFont.truetype(p, size, layout_engine=ImageFont.Layout.BASIC) for p in paths if p]
     return [(f, _raw(f, '\U0010FFFD')) for f in fonts] # U+10FFFD: no Unifont has it -> .notdef
 
@@ -240,7 +253,8 @@ def paper_glyphs(path, S, cps):
         img = Image.new('L', (3 * S, S), 255)
         try:
             l, t, r, b = f.getbbox(chr(cp))
-            ImageDraw.Draw(img).text((S + (S - (r - l)) // 2, (S - (b - t)) // 2 - t), chr(cp), fill=0, font=f)
+            xy = (S + (S - (r - l)) // 2, (S - (b - t)) // 2 - t) # the middle cell of the strip
+            ImageDraw.Draw(img).text(xy, chr(cp), fill=0, font=f)
         except Exception: # the reference leaves the cell blank on drawing errors
             pass
         a = np.asarray(img)
@@ -268,14 +282,15 @@ def paper_transform(n, easy, big, S=32):
     idx = Image.fromarray(np.arange(1, H * W + 1, dtype=np.int32).reshape(H, W))
     rot = np.asarray(idx.rotate(angle, fillcolor=0)) if angle else np.asarray(idx)
     src = np.zeros((H, W), np.int64)
-    src[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = rot[max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
+    shifted = np.s_[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)]
+    src[shifted] = rot[max(-dy, 0):H - max(dy, 0), max(-dx, 0):W - max(dx, 0)]
     return src, noise, easy
 
 def polar_order(S):
     """the reference's pixel order: by (distance from centre, angle, x, y)"""
     c = S / 2
-    return np.array([y * S + x for r, a, x, y in sorted((math.hypot(x - c, y - c), math.atan2(y - c, x - c), x, y)
-                                                        for y in range(S) for x in range(S))])
+    pixels = [(math.hypot(x - c, y - c), math.atan2(y - c, x - c), x, y) for y in range(S) for x in range(S)]
+    return np.array([y * S + x for r, a, x, y in sorted(pixels)])
 
 def paper_cells(texts, paths, S, big):
     """-> uint8 [V, S*S], 1 = ink, pixels in polar order. Tokens of one length and script class share
@@ -290,7 +305,9 @@ def paper_cells(texts, paths, S, big):
         groups.setdefault((len(t), easy_script(t)), []).append(i)
     for (n, easy), ids in sorted(groups.items()):
         src, noise, blur = paper_transform(n, easy, big, S)
-        cols = np.asarray(Image.fromarray(np.tile(np.arange(S * n, dtype=np.int32), (S, 1))).resize((S, S), Image.NEAREST))[0]
+        # the canvas column each of the S output columns takes: Pillow's nearest resize, once per group
+        strip = Image.fromarray(np.tile(np.arange(S * n, dtype=np.int32), (S, 1)))
+        cols = np.asarray(strip.resize((S, S), Image.NEAREST))[0]
         for c0 in range(0, len(ids), 1024):
             chunk = ids[c0:c0 + 1024]
             g = np.searchsorted(cps, [[ord(c) for c in texts[i]] for i in chunk]) # [k, n]
@@ -304,7 +321,8 @@ def paper_cells(texts, paths, S, big):
             canvas = np.where(src > 0, flat[:, np.maximum(src - 1, 0)], 255).astype(np.uint8)
             canvas[:, noise] = 0
             if blur: # per canvas: PIL clamps at the edges in each of its box passes, so stacking differs
-                canvas = np.stack([np.asarray(Image.fromarray(a).filter(ImageFilter.GaussianBlur(0.5))) for a in canvas])
+                blurred = [Image.fromarray(a).filter(ImageFilter.GaussianBlur(0.5)) for a in canvas]
+                canvas = np.stack([np.asarray(b) for b in blurred])
             bits = (canvas < 128)[:, :, cols] # threshold, then Pillow's nearest resize of the 1-bit image
             out[chunk] = bits.reshape(len(chunk), S * S)[:, polar]
     return out
@@ -316,24 +334,25 @@ def pca(X, n_embd):
     """X uint8 [V, P] (1 = ink) -> (float32 [V, n_embd] unit rows, rank): eigh of the covariance,
     largest eigenvalue first. In torch on one thread: the summation order is fixed, so the same inputs
     give the same bits, and a BLAS spread over all cores (numpy's) crawls when they are busy."""
-    import torch
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         V, P = X.shape
         X = torch.from_numpy(np.ascontiguousarray(X))
         # 0/1 data: each chunk's float32 Gram matrix is exact (sums below 2**24), and so is the float64 total
-        G = sum((x.T.float() @ x.float()).double() for x in X.split(CHUNK))  # (P, P)
-        mu = X.sum(0, dtype=torch.float64) / V                                  # (P,) how often each pixel is ink
-        w, U = torch.linalg.eigh(G / V - torch.outer(mu, mu))                   # (P,), (P, P) ascending
+        G = sum((x.T.float() @ x.float()).double() for x in X.split(CHUNK)) # (P, P)
+        mu = X.sum(0, dtype=torch.float64) / V # (P,) how often each pixel is ink
+        w, U = torch.linalg.eigh(G / V - torch.outer(mu, mu)) # (P,), (P, P) ascending
         w, U = w.flip(0), U.flip(1)
-        U = U * U.gather(0, U.abs().argmax(0, keepdim=True)).sign() # largest loading positive: signs are fixed
+        # each component's largest loading positive: the signs are fixed
+        U = U * U.gather(0, U.abs().argmax(0, keepdim=True)).sign()
         rank = int((w > max(w[0].item(), 0) * EIG_RTOL).sum()) # Unifont is a 16x16 bitmap font: rank << P
         k = min(n_embd, rank)
-        Uk, mu = U[:, :k].float(), mu.float()  # the projection, the largest matmul, in float32: ~1e-7 per entry
-        out = torch.zeros(V, n_embd)           # components past the rank are zero, not rounding noise
+        # the projection, the largest matmul, in float32: ~1e-7 per entry
+        Uk, mu = U[:, :k].float(), mu.float()
+        out = torch.zeros(V, n_embd) # components past the rank are zero, not rounding noise
         for x, y in zip(X.split(CHUNK), out.split(CHUNK)):
-            p = (x.float() - mu) @ Uk          # (chunk, k)
+            p = (x.float() - mu) @ Uk # (chunk, k)
             y[:, :k] = p / p.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return out.numpy(), rank
     finally:
@@ -357,9 +376,16 @@ def cell_size(n_embd):
 def glyph_key(tok, n_embd, recipe='default', font=None):
     """hex sha256 of everything the matrix depends on; checkpoints and distributed ranks compare it"""
     base, upper = find_font(font)
-    parts = [file_sha256(base), file_sha256(upper) if upper else '-', tok.hash, recipe, RECIPE_VERSION, n_embd,
-             PIL.__version__, features.version('freetype2'), np.__version__, importlib.metadata.version('torch')]
+    parts = [file_sha256(base), file_sha256(upper) if upper else '-', tok.hash, recipe, RECIPE_VERSION,
+             n_embd, PIL.__version__, features.version('freetype2'), np.__version__,
+             importlib.metadata.version('torch')]
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+def provenance(tok, n_embd, recipe='default', font=None):
+    """what a checkpoint records of its glyph matrix: its key, Pillow's version, the font files' sha256"""
+    fonts = [f for f in find_font(font) if f]
+    return dict(glyph_key=glyph_key(tok, n_embd, recipe, font), pillow=PIL.__version__,
+                fonts={os.path.basename(f): file_sha256(f) for f in fonts})
 
 def render(tok, n_embd, recipe='default', font=None):
     """-> uint8 [vocab_size, S*S] cells (1 = ink), the pixels PCA sees. In this process, not in spawned
@@ -380,12 +406,14 @@ def build(tok, n_embd, recipe='default', font=None, verbose=False):
     # the default recipe's 64 px cells are its 32 px cells doubled: PCA those (test_undouble_is_plain_pca)
     emb, rank = pca(undouble(X) if recipe == 'default' and X.shape[1] > 1024 else X, n_embd)
     if verbose:
-        print(f"rendered {len(X):,} ids in {t1 - t0:.1f} s, PCA in {time.time() - t1:.1f} s; rank {rank} of "
-              f"{X.shape[1]} pixels" + (f" (n_embd {n_embd}: {n_embd - rank} columns are zero)" if rank < n_embd else ''))
+        zero = f" (n_embd {n_embd}: {n_embd - rank} columns are zero)" if rank < n_embd else ''
+        print(f"rendered {len(X):,} ids in {t1 - t0:.1f} s, PCA in {time.time() - t1:.1f} s; "
+              f"rank {rank} of {X.shape[1]} pixels{zero}")
     return emb, X, rank
 
 def cache_path(key):
-    return os.path.join(os.path.expanduser(os.environ.get('GLYPHGPT_CACHE', '~/.cache/glyphgpt')), f'glyphs-{key[:24]}.npz')
+    folder = os.path.expanduser(os.environ.get('GLYPHGPT_CACHE', '~/.cache/glyphgpt'))
+    return os.path.join(folder, f'glyphs-{key[:24]}.npz')
 
 def save_cache(key, emb):
     # np.savez given a file object writes to it as is (no '.npz' added)
@@ -406,7 +434,44 @@ def glyph_embeddings(tok, n_embd, recipe='default', font=None, cache=True, verbo
     return emb
 
 # -----------------------------------------------------------------------------
+# the command line: build, then report identical rows, preview, save
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog='glyphs.py', description=__doc__.strip().split('\n\n')[0])
+    ap.add_argument('--tokenizer', default='unicode', help="'unicode', a tokenizer .json, or a tiktoken name")
+    ap.add_argument('--n_embd', type=int, required=True)
+    ap.add_argument('--recipe', default='default', choices=['default', 'paper'])
+    ap.add_argument('--font', default=None,
+                    help='path to unifont.otf (unifont_upper.otf is looked for beside it)')
+    ap.add_argument('--out', default=None, help='save the matrix here (.npy)')
+    ap.add_argument('--no_cache', action='store_true')
+    ap.add_argument('--preview', default=None, help='text whose tokens to show, with nearest neighbours')
+    ap.add_argument('--png', default='preview.png')
+    ap.add_argument('--workers', type=int, default=None, help=argparse.SUPPRESS) # accepted for old scripts
+    args = ap.parse_args(argv)
+    if args.workers is not None:
+        print("note: --workers is no longer used: rendering runs in this process (docs/glyphs.md)")
+    try:
+        tok = load_tokenizer(args.tokenizer)
+        t0 = time.time()
+        key = glyph_key(tok, args.n_embd, args.recipe, args.font)
+        emb, X, rank = build(tok, args.n_embd, args.recipe, args.font, verbose=True)
+        print(f"glyph embedding {tok.name} x {args.n_embd} ({args.recipe}): {emb.shape} "
+              f"in {time.time() - t0:.1f} s cold, key {key[:16]}")
+        if not args.no_cache:
+            save_cache(key, emb)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
+    texts, kinds = token_texts(tok)
+    report = glyphs_report.collision_report(texts, kinds, X)
+    glyphs_report.print_collisions(report, texts, homoglyphs=args.recipe == 'default')
+    if args.preview is not None:
+        label_font = find_font(args.font)[0]
+        glyphs_report.preview(tok, emb, X, args.preview, args.png, label_font)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        np.save(args.out, emb)
+        print(f"saved {args.out}")
 
 if __name__ == '__main__':
-    import glyphs_report # the command line: build, then report identical rows, preview, save
-    glyphs_report.main()
+    main()

@@ -9,21 +9,19 @@ being trained last; the layers add up to n_layer. Resuming re-freezes from that 
 embedding, the embedding trains in the first stage and is frozen from the second on (the paper's
 "constructive unfrozen" variant). No LoRA on the old blocks (v1 of the paper used it; v2/v3 do not).
 """
-import os
-
 import torch
 
-from model import GPT, GPTConfig
+from model import GPT, GPTConfig, model_from_checkpoint, read_checkpoint
 
 def check_stages(stages, n_layer, where):
     """the stage record of a checkpoint with n_layer blocks, or a ValueError naming what is wrong"""
     if not stages:
-        raise ValueError(f"{where} records no stages (written before train.py kept them, or edited): grow from and "
-                         f"resume only checkpoints written by this train.py")
+        raise ValueError(f"{where} records no stages (written before train.py kept them, or edited): "
+                         "grow from and resume only checkpoints written by this train.py")
     layers = [s.get('layers') for s in stages]
     if any(not isinstance(k, int) or k < 1 for k in layers) or sum(layers) != n_layer:
-        raise ValueError(f"{where} records stages of {layers} layers but holds {n_layer}: the record contradicts the "
-                         f"model; train it again rather than grow from or resume it")
+        raise ValueError(f"{where} records stages of {layers} layers but holds {n_layer}: the record "
+                         "contradicts the model; train it again rather than grow from or resume it")
 
 def freeze(model, stages):
     """train only the last stage's blocks, the head and the final norm: every earlier stage's blocks, and
@@ -35,38 +33,55 @@ def freeze(model, stages):
         model.transformer.wte.requires_grad_(False) # a no-op for the frozen embeddings, which are buffers
     return old
 
+def is_old(key, n_layer):
+    """whether a state_dict key belongs to a model of n_layer blocks: anything but a deeper block"""
+    return not key.startswith('transformer.h.') or int(key.split('.')[2]) < n_layer
+
 def grow_model(path, model_args, tok_hash, seed):
     """a model of model_args['n_layer'] blocks: the checkpoint's blocks, head, final norm and embedding,
     and new blocks on top initialised exactly as a fresh model of the full depth under this seed would
     have them. -> (model with the old parts frozen, stages with the new one appended)"""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"grow_from={path} does not exist: train the previous stage first (see grow.py)")
-    src = torch.load(path, map_location='cpu', weights_only=True)
+    absent = f"grow_from={path} does not exist: train the previous stage first (see grow.py)"
+    src = read_checkpoint(path, absent)
     a = src['model_args']
     check_stages(src.get('stages'), a['n_layer'], path)
     if src['tokenizer_hash'] != tok_hash:
-        raise ValueError(f"{path} was trained on another tokenizer ({a['vocab_size']} ids) than this dataset's: "
-                         f"grow on the dataset's tokenizer it was trained on")
+        raise ValueError(f"{path} was trained on another tokenizer ({a['vocab_size']} ids) than this "
+                         "dataset's: grow on the dataset's tokenizer it was trained on")
     for key in ('n_embd', 'n_head', 'vocab_size', 'embedding', 'bias'):
         if a[key] != model_args[key]:
-            raise ValueError(f"{key}={model_args[key]} differs from {path}'s {a[key]}: a grown model keeps its source's "
-                             f"{key}, set --{key}={a[key]}")
+            raise ValueError(f"{key}={model_args[key]} differs from {path}'s {a[key]}: "
+                             f"a grown model keeps its source's {key}, set --{key}={a[key]}")
     if model_args['n_layer'] <= a['n_layer']:
-        raise ValueError(f"n_layer={model_args['n_layer']} does not grow {path}, which has {a['n_layer']} layers: "
-                         f"set --n_layer above {a['n_layer']}")
+        raise ValueError(f"n_layer={model_args['n_layer']} does not grow {path}, "
+                         f"which has {a['n_layer']} layers: set --n_layer above {a['n_layer']}")
     args = dict(model_args, embedding_seed=a['embedding_seed'], wte_init=a['wte_init'])
     wte = src['model']['transformer.wte.weight'] if a['embedding'] == 'glyph' else None
     torch.manual_seed(seed) # as train.py seeds a fresh model: the new blocks get the fresh model's numbers
     model = GPT(GPTConfig(**args), wte=wte)
-    old = {k: v for k, v in src['model'].items() if not k.startswith('transformer.h.') or int(k.split('.')[2]) < a['n_layer']}
+    old = {k: v for k, v in src['model'].items() if is_old(k, a['n_layer'])}
     missing, unexpected = model.load_state_dict(old, strict=False)
     assert not unexpected and all(k.startswith('transformer.h.') for k in missing), (missing, unexpected)
-    stages = [*src['stages'], dict(source=path, layers=model_args['n_layer'] - a['n_layer'], iters=0, tokens=0)]
+    new_stage = dict(source=path, layers=model_args['n_layer'] - a['n_layer'], iters=0, tokens=0)
+    stages = [*src['stages'], new_stage]
     freeze(model, stages)
     return model, args, stages
+
+def resume_model(checkpoint, n_layer, where):
+    """the model of a checkpoint (a model.read_checkpoint dict, from where) that a run resumes with n_layer
+    blocks: its earlier stages' blocks frozen again, as before the stop. A ValueError naming the fix when
+    n_layer or the stage record does not fit"""
+    model = model_from_checkpoint(checkpoint)
+    n = checkpoint['model_args']['n_layer']
+    if n_layer != n:
+        raise ValueError(f"n_layer={n_layer} differs from {where}'s {n}: resume with --n_layer={n}")
+    check_stages(checkpoint.get('stages'), n_layer, where)
+    freeze(model, checkpoint['stages']) # a growth stage trains its own blocks only
+    return model
 
 def describe(model):
     """the parameter count that a stage trains, against the model's (the input embedding counted apart)"""
     total = sum(p.numel() for p in model.parameters())
     active = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return f"active (trained) parameters: {active / 1e6:.2f}M of {total / 1e6:.2f}M (a frozen input embedding is a buffer, not counted)"
+    return (f"active (trained) parameters: {active / 1e6:.2f}M of {total / 1e6:.2f}M "
+            "(a frozen input embedding is a buffer, not counted)")

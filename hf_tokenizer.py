@@ -1,7 +1,8 @@
 """
 The paper's own tokenizers: Hugging Face tokenizer.json files (bvv241-2-3, 65,536 ids, of the uni-glyph-335m
-models; bvv241-max, 131,072, of best_bvv_* and max_bvv_*), behind tokenizer.Tokenizer's interface, so that
-prepare.py, train.py, glyphs.py, sample.py and the evaluation take them like any other tokenizer:
+models; bvv241-max, 131,072, of best_bvv_* and max_bvv_*), behind the interface of tokenizer.Tokenizer (both
+subclass vocab.Vocab), so that tokenizer.load_tokenizer returns them and prepare.py, train.py, glyphs.py,
+sample.py and the evaluation take them like any other tokenizer:
     python prepare.py --name default_bvv --tokenizer path/to/bvv241-2-3.json
 The format: BPE over characters, no pre-tokenizer, no byte fallback, `<unk>` for every character the
 vocabulary lacks (everything past U+FFFF, private-use characters), added tokens (`<pad>`, `<s>`, `</s>`,
@@ -11,8 +12,8 @@ rank of the *pair*, tiktoken by the rank of the *result*, and thousands of bvv24
 than one pair, so an emulation could pass every test text and still be wrong.
 What differs from our own tokenizers, and why:
   - no byte fallback: decode(encode(s)) loses what became `<unk>`; bits per byte still count the text's
-    true UTF-8 bytes (prepare.py records them per split; rarity.val_scores spreads the bytes the tokens do
-    not spell over the `<unk>` positions)
+    true UTF-8 bytes (prepare.count_unknown records them per split; rarity.val_scores spreads the bytes the
+    tokens do not spell over the `<unk>` positions)
   - added tokens written in the text become those tokens, as the library does (ours keep them as text)
   - a lone surrogate (which the library cannot take) is one `<unk>`, as any unknown character
 """
@@ -21,7 +22,8 @@ import re
 
 import numpy as np
 
-from tokenizer import KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, SURROGATE, Tokenizer
+from vocab import EOT as JOIN # ours, <|endoftext|>: what prepare_parallel joins documents with
+from vocab import KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, SURROGATE, Vocab
 
 EOT, UNK = '</s>', '<unk>' # the paper's end of text (id 57346 in bvv241) and unknown token
 PLACEHOLDER = re.compile(r'<[^<>]*_\d+>') # bvv241's <unused_63743>, <special_token_57367>
@@ -43,20 +45,22 @@ def check_supported(d):
         raise ValueError(f"this tokenizer.json has {', '.join(problems)}: glyphgpt reads the paper's kind (BPE over characters, "
                          f"no pre-tokenizer or normalizer, no byte fallback, {EOT!r} and {UNK!r} as added tokens), such as bvv241-2-3")
 
-class HFTokenizer(Tokenizer):
+class HFTokenizer(Vocab):
     """tokenizer.Tokenizer's interface over the `tokenizers` library. kinds: added tokens are KIND_SPECIAL
     (`<unk>` among them, self.unk), tokens that BPE can produce KIND_TEXT, and vocabulary entries no merge
     makes and named like `<unused_63743>` KIND_PLACEHOLDER: the default glyph recipe leaves them blank, the
     paper's draws their names"""
 
     def __init__(self, d, name):
-        try:
+        try: # an optional dependency, needed only for these files
             import tokenizers
         except ImportError:
-            raise ImportError("reading a Hugging Face tokenizer.json needs the `tokenizers` library: pip install tokenizers") from None
+            raise ImportError("reading a Hugging Face tokenizer.json needs the `tokenizers` library: "
+                              "pip install tokenizers") from None
         check_supported(d)
         self.engine = tokenizers.Tokenizer.from_str(json.dumps(d))
-        vocab, added = d['model']['vocab'], {t['content']: t['id'] for t in d['added_tokens']}
+        vocab = d['model']['vocab']
+        added = {t['content']: t['id'] for t in d['added_tokens']}
         V = max([*vocab.values(), *added.values()]) + 1
         made = {a + b for a, b in (m.split(' ', 1) if isinstance(m, str) else m for m in d['model']['merges'])}
         texts, kinds = [None] * V, np.full(V, KIND_PLACEHOLDER, np.uint8)
@@ -66,15 +70,12 @@ class HFTokenizer(Tokenizer):
         for t, i in added.items():
             texts[i], kinds[i] = t, KIND_SPECIAL
         texts = [t if t is not None else f'<|unused_{i}|>' for i, t in enumerate(texts)]
-        self.name, self.spec, self.enc, self.byte_ids = name, dict(format=FORMAT, name=name, tokenizer=d), None, None
-        self.id_bytes = [t.encode('utf-8', 'surrogatepass') for t in texts]
-        self.kinds, self.specials, self.vocab_size = kinds, added, V
-        self.eot, self.unk = added[EOT], added.get(UNK, vocab.get(UNK))
-        # UTF-8 bytes each id stands for, 0 for specials and placeholders. `<unk>` stands for 1-4 bytes it cannot
-        # spell: prepare.py sets its entry in the dataset's token_bytes.npy from the text it encoded
-        self.token_bytes = np.array([len(b) for b in self.id_bytes], np.int32)
-        self.token_bytes[kinds != KIND_TEXT] = 0
-        self._hash = None
+        id_bytes = [t.encode('utf-8', 'surrogatepass') for t in texts]
+        spec = dict(format=FORMAT, name=name, tokenizer=d)
+        # token_bytes: `<unk>` stands for 1-4 bytes it cannot spell, and counts none here; prepare.py sets
+        # its entry in the dataset's token_bytes.npy from the text it encoded (count_unknown)
+        super().__init__(name, spec, id_bytes, kinds, added, added[EOT])
+        self.unk = added.get(UNK, vocab.get(UNK))
 
     def encode(self, text, allowed_special=()):
         """str -> list of ids, the library's (added tokens in the text are matched whatever allowed_special says)"""
@@ -109,30 +110,5 @@ class HFTokenizer(Tokenizer):
         return self.encode(parts[0]) + [i for p in parts[1:] for i in self.encode('<') + self.encode('/s>' + p)]
 
     def encode_joined(self, text):
-        """documents joined by tokenizer.EOT (prepare_parallel's fast path) -> encode_flat() of them"""
-        from tokenizer import EOT as JOIN
+        """documents joined by JOIN (prepare_parallel's fast path) -> encode_flat() of them"""
         return self.encode_flat(text.split(JOIN)[:-1])
-
-def count_unknown(out_dir, tok, counts):
-    """after prepare.py wrote a dataset's shards: how many `<unk>` each split holds and how many UTF-8 bytes
-    they stand for (the split's text less what its other tokens spell). The dataset's token_bytes.npy gives
-    `<unk>` the train split's mean, so train.py's running estimate counts them; rarity.val_scores uses the val
-    split's own total, so the whole-split val bits per byte count the text's true bytes. -> meta.json's 'unk'"""
-    import os
-    from prepare import read_shard
-    from util import atomic_write
-    rec = dict(id=int(tok.unk), tokens={}, bytes={})
-    for split in ('train', 'val'):
-        n = spelled = 0
-        for f in counts['shards'][split]:
-            c = np.bincount(read_shard(os.path.join(out_dir, f)), minlength=tok.vocab_size)
-            n, spelled = n + int(c[tok.unk]), spelled + int(c @ tok.token_bytes.astype(np.int64))
-        rec['tokens'][split], rec['bytes'][split] = n, int(counts['bytes'][split]) - spelled
-    token_bytes = tok.token_bytes.copy()
-    if rec['tokens']['train']:
-        token_bytes[tok.unk] = max(1, round(rec['bytes']['train'] / rec['tokens']['train']))
-    atomic_write(os.path.join(out_dir, 'token_bytes.npy'), lambda f: np.save(f, token_bytes))
-    share = {s: rec['tokens'][s] / max(1, counts['tokens'][s]) for s in ('train', 'val')}
-    print(f"<unk>: {rec['tokens']['train']:,} train tokens ({share['train']:.4%}), {rec['tokens']['val']:,} val ({share['val']:.4%}), "
-          f"standing for {rec['bytes']['train']:,} and {rec['bytes']['val']:,} bytes of text")
-    return rec

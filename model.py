@@ -19,9 +19,11 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from chunked_loss import chunked_cross_entropy
+from tokenizer import load_tokenizer
 
-# from this many ids on, the loss runs chunk by chunk (chunked_loss.py): at 32,768 the full float32 logits
-# and their gradient cost 256 KB per token, more than the rest of a token's training memory at n_embd <= 1024
+# from this many ids on, the loss runs chunk by chunk (chunked_loss.py): at 32,768 the full float32
+# logits and their gradient cost 256 KB per token, more than the rest of a token's training memory at
+# n_embd <= 1024
 CHUNKED_LOSS_VOCAB = 32768
 
 # -----------------------------------------------------------------------------
@@ -45,7 +47,7 @@ def apply_rotary(x, rope):
 # the blocks
 
 class KVCache:
-    """ keys and values of every layer for the positions seen so far, so that a new token costs one position """
+    """ keys and values of every layer for the positions seen so far: a new token costs one position """
 
     def __init__(self, config, batch_size, device, dtype):
         hs = config.n_embd // config.n_head
@@ -123,7 +125,8 @@ class FrozenEmbedding(nn.Module):
 
     def __init__(self, weight):
         super().__init__()
-        self.register_buffer('weight', weight.detach().float().contiguous()) # persistent: saved in the checkpoint
+        # persistent: saved in the checkpoint
+        self.register_buffer('weight', weight.detach().float().contiguous())
 
     def forward(self, idx):
         return F.embedding(idx, self.weight)
@@ -143,10 +146,38 @@ def binary_rows(config):
     w = (2.0 * bits - 1.0).repeat(1, math.ceil(config.n_embd / nbits))[:, :config.n_embd]
     return F.normalize(w, dim=1)
 
+def make_embedding(config, wte=None):
+    """the input embedding that config.embedding names; wte is the glyph matrix, for 'glyph' only"""
+    V, C = config.vocab_size, config.n_embd
+    if config.embedding == 'glyph':
+        # zeros until a checkpoint's load_state_dict fills them; configure_optimizers refuses to train zeros
+        wte = torch.zeros(V, C) if wte is None else torch.as_tensor(wte, dtype=torch.float32)
+        if tuple(wte.shape) != (V, C):
+            raise ValueError(f"glyph matrix is {tuple(wte.shape)}, the config wants ({V}, {C}): "
+                             "build it with the same tokenizer and n_embd")
+        emb = FrozenEmbedding(wte)
+    elif wte is not None:
+        raise ValueError("wte is the glyph matrix, only used with embedding='glyph', "
+                         f"not '{config.embedding}'")
+    elif config.embedding == 'trainable':
+        # from an empty tensor, initialised by GPT.__init__ last: constructing it draws no random numbers,
+        # so the non-embedding weights are the same for every embedding mode under the same seed
+        emb = nn.Embedding.from_pretrained(torch.empty(V, C), freeze=False)
+    elif config.embedding == 'random':
+        emb = FrozenEmbedding(random_rows(config))
+    elif config.embedding == 'binary':
+        emb = FrozenEmbedding(binary_rows(config))
+    else:
+        raise ValueError(f"unknown embedding '{config.embedding}': "
+                         "use 'glyph', 'trainable', 'random' or 'binary'")
+    if config.wte_init not in ('unit', 'gpt2'):
+        raise ValueError(f"unknown wte_init '{config.wte_init}': use 'unit' or 'gpt2'")
+    return emb
+
 @dataclass
 class GPTConfig:
     block_size: int = 1024
-    vocab_size: int = 131072 # whatever the tokenizer says, unpadded (nanoGPT pads to a multiple of 64 for GPUs)
+    vocab_size: int = 131072 # whatever the tokenizer says, unpadded (nanoGPT pads to a multiple of 64)
     n_layer: int = 16
     n_head: int = 32
     n_embd: int = 1024 # defaults are the paper's 0.5B model; train.py sets the CPU-sized one
@@ -154,7 +185,8 @@ class GPTConfig:
     bias: bool = False # True: bias in Linears and LayerNorms, like GPT-2. False: a bit better and faster
     rope_base: float = 10000.0 # rotary base period
     embedding: str = 'glyph' # 'glyph' | 'trainable' | 'random' | 'binary', see the docstring
-    wte_init: str = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 like the frozen ones; 'gpt2' N(0, 0.02^2)
+    # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 like the frozen ones; 'gpt2' N(0, 0.02^2)
+    wte_init: str = 'unit'
     embedding_seed: int = 42 # random only: seed of the frozen matrix, independent of the model seed
 
 # -----------------------------------------------------------------------------
@@ -168,28 +200,7 @@ class GPT(nn.Module):
         assert config.block_size is not None
         self.config = config
         V, C = config.vocab_size, config.n_embd
-        if config.embedding == 'glyph':
-            if wte is None:
-                # zeros until load_state_dict fills them from a checkpoint; configure_optimizers refuses to train on them
-                wte = torch.zeros(V, C)
-            wte = torch.as_tensor(wte, dtype=torch.float32)
-            if tuple(wte.shape) != (V, C):
-                raise ValueError(f"glyph matrix is {tuple(wte.shape)}, the config wants ({V}, {C}): build it with the same tokenizer and n_embd")
-            emb = FrozenEmbedding(wte)
-        elif wte is not None:
-            raise ValueError(f"wte is the glyph matrix, only used with embedding='glyph', not '{config.embedding}'")
-        elif config.embedding == 'trainable':
-            # from an empty tensor, initialised last (below): constructing it draws no random numbers, so the
-            # non-embedding weights are the same for every embedding mode under the same seed
-            emb = nn.Embedding.from_pretrained(torch.empty(V, C), freeze=False)
-        elif config.embedding == 'random':
-            emb = FrozenEmbedding(random_rows(config))
-        elif config.embedding == 'binary':
-            emb = FrozenEmbedding(binary_rows(config))
-        else:
-            raise ValueError(f"unknown embedding '{config.embedding}': use 'glyph', 'trainable', 'random' or 'binary'")
-        if config.wte_init not in ('unit', 'gpt2'):
-            raise ValueError(f"unknown wte_init '{config.wte_init}': use 'unit' or 'gpt2'")
+        emb = make_embedding(config, wte)
 
         self.transformer = nn.ModuleDict(dict(
             wte = emb,
@@ -209,8 +220,9 @@ class GPT(nn.Module):
         for pn, p in self.named_parameters():
             if pn.endswith('c_proj.weight'):
                 torch.nn.init.normal_(p, mean=0.0, std=0.02/math.sqrt(2 * config.n_layer))
-        # ln_f output has unit variance per channel, so logits start with std 0.1 and the loss within ~0.005 of ln(V);
-        # GPT-2's 0.02 would give std 0.02*sqrt(n_embd) (0.64 at 1024), i.e. +0.2 nats of noise at step 0
+        # ln_f output has unit variance per channel, so logits start with std 0.1 and the loss within
+        # ~0.005 of ln(V); GPT-2's 0.02 would give std 0.02*sqrt(n_embd) (0.64 at 1024), i.e. +0.2 nats
+        # of noise at step 0
         torch.nn.init.normal_(self.lm_head.weight, mean=0.0, std=0.1 / math.sqrt(C))
         if isinstance(emb, nn.Embedding):
             std = {'unit': 1.0 / math.sqrt(C), 'gpt2': 0.02}[config.wte_init]
@@ -233,15 +245,16 @@ class GPT(nn.Module):
                 torch.nn.init.zeros_(module.bias)
 
     def hidden(self, idx, cache=None):
-        """ the post-ln_f hidden states (B, T, C): eval_mmlu.py runs lm_head only at the positions it scores """
+        """ the post-ln_f hidden states (B, T, C): eval_mmlu.py runs lm_head at the positions it scores """
         B, T = idx.size()
         p = 0 if cache is None else cache.pos
-        assert p + T <= self.config.block_size, f"Cannot forward sequence of length {p + T}, block size is only {self.config.block_size}"
+        bs = self.config.block_size
+        assert p + T <= bs, f"Cannot forward sequence of length {p + T}, block size is only {bs}"
         rope = self.rope[p:p+T] # (T, hs/2, 2), the absolute positions of these tokens
 
-        # no input scale, as in the paper and alike for all four modes so the arms compare: ln_1 rescales what
-        # block 0 reads anyway, and unit rows (rms 1/sqrt(n_embd) per channel: 0.031 at 1024) sit where GPT-2's
-        # wte + wpe at std 0.02 do (0.028)
+        # no input scale, as in the paper and alike for all four modes so the arms compare: ln_1 rescales
+        # what block 0 reads anyway, and unit rows (rms 1/sqrt(n_embd) per channel: 0.031 at 1024) sit
+        # where GPT-2's wte + wpe at std 0.02 do (0.028)
         x = self.transformer.drop(self.transformer.wte(idx)) # (B, T, C)
         for block in self.transformer.h:
             x = block(x, rope, cache)
@@ -250,28 +263,32 @@ class GPT(nn.Module):
         return self.transformer.ln_f(x)
 
     def logits_at(self, idx, rows, cols):
-        """logits (N, V) at the positions (rows[n], cols[n]) of idx only: the evaluation scores a few positions"""
+        """logits (N, V) at the positions (rows[n], cols[n]) of idx only: evaluation scores a few"""
         return self.lm_head(self.hidden(idx)[rows, cols])
 
     def forward(self, idx, targets=None, cache=None, reduction='mean'):
         """-> (logits, loss). With targets: logits at every position and the mean cross-entropy over the
         targets (-1 = ignored), or each position's nats (B, T) with reduction='none'. From
         CHUNKED_LOSS_VOCAB ids on, the loss goes through chunked_loss.py and logits are None: the full
-        logits would cost more memory than the rest of the model. Without targets: the last position's logits"""
+        logits would cost more memory than the rest of the model. Without targets: the last position's
+        logits"""
         x = self.hidden(idx, cache) # (B, T, C)
         if targets is None:
             # generation needs the next token only: the head runs on the last position alone
             return self.lm_head(x[:, [-1], :]), None # (B, 1, V); the list [-1] keeps the time dimension
         if self.config.vocab_size >= CHUNKED_LOSS_VOCAB:
-            loss = chunked_cross_entropy(x.view(-1, x.size(-1)), self.lm_head.weight, targets.view(-1), reduction)
+            h = x.view(-1, x.size(-1)) # (B*T, C)
+            loss = chunked_cross_entropy(h, self.lm_head.weight, targets.view(-1), reduction)
             return None, loss.view_as(targets) if reduction == 'none' else loss
         logits = self.lm_head(x) # (B, T, V)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1, reduction=reduction)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1,
+                               reduction=reduction)
         return logits, loss.view_as(targets) if reduction == 'none' else loss
 
     def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
         if self.config.embedding == 'glyph' and not self.transformer.wte.weight.any():
-            raise ValueError("the glyph embedding is all zeros: pass GPT(config, wte=<matrix from glyphs.py>) before training")
+            raise ValueError("the glyph embedding is all zeros: "
+                             "pass GPT(config, wte=<matrix from glyphs.py>) before training")
         # only what requires grad; the frozen embedding is a buffer and is not even in named_parameters()
         param_dict = {pn: p for pn, p in self.named_parameters() if p.requires_grad}
         # every 2D weight of a matmul decays; biases, LayerNorms and the trainable embedding (a lookup) don't
@@ -284,20 +301,14 @@ class GPT(nn.Module):
         num_decay_params = sum(p.numel() for p in decay_params)
         num_nodecay_params = sum(p.numel() for p in nodecay_params)
         print(f"num decayed parameter tensors: {len(decay_params)}, with {num_decay_params:,} parameters")
-        print(f"num non-decayed parameter tensors: {len(nodecay_params)}, with {num_nodecay_params:,} parameters")
+        print(f"num non-decayed parameter tensors: {len(nodecay_params)}, "
+              f"with {num_nodecay_params:,} parameters")
         # fused AdamW: one kernel over all tensors instead of a Python loop of small ops per tensor; on CPU
         # too (torch >= 2.4)
         use_fused = device_type in ('cuda', 'cpu')
         optimizer = torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, fused=use_fused or None)
         print(f"using fused AdamW: {use_fused}")
         return optimizer
-
-    def flops_per_token(self):
-        """ training flops per token, PaLM appendix B: 6 per weight (fwd+bwd) plus attention. The input
-        embedding is a lookup and is not counted; divide flops_per_token*tokens/s by the peak for MFU """
-        cfg = self.config
-        N = sum(p.numel() for p in self.transformer.h.parameters()) + self.lm_head.weight.numel()
-        return 6 * N + 12 * cfg.n_layer * cfg.n_embd * cfg.block_size
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None):
@@ -327,8 +338,9 @@ class GPT(nn.Module):
             if cache.pos < bs:
                 logits, _ = self(idx_next, cache=cache)
             else:
-                # the window slides: the no-cache path sees the last block_size tokens from position 0, whose
-                # keys differ from the cached ones (those saw more context), so redo the window to stay identical
+                # the window slides: the no-cache path sees the last block_size tokens from position 0,
+                # whose keys differ from the cached ones (those saw more context), so redo the window to
+                # stay identical
                 cache.pos = 0
                 logits, _ = self(idx[:, -bs:], cache=cache)
         return idx
@@ -336,29 +348,59 @@ class GPT(nn.Module):
     def new_cache(self, batch_size, device):
         return KVCache(self.config, batch_size, device, self.lm_head.weight.dtype)
 
-# dense bf16 peak FLOP/s per GPU (vendor datasheets), for MFU = flops_per_token * tokens/s / peak
+    def flops_per_token(self):
+        """ training flops per token, PaLM appendix B: 6 per weight (fwd+bwd) plus attention. The input
+        embedding is a lookup and is not counted """
+        cfg = self.config
+        N = sum(p.numel() for p in self.transformer.h.parameters()) + self.lm_head.weight.numel()
+        return 6 * N + 12 * cfg.n_layer * cfg.n_embd * cfg.block_size
+
+    def estimate_mfu(self, tokens, seconds, device_name):
+        """model flops utilization: the fraction of one GPU's bf16 peak used by training `tokens` tokens
+        on it in `seconds`; None for a device whose peak PEAK_FLOPS does not list (a CPU among them)"""
+        peak = peak_flops(device_name)
+        if peak is None:
+            return None
+        return self.flops_per_token() * tokens / seconds / peak
+
+# dense bf16 peak FLOP/s per GPU (vendor datasheets), the denominator of GPT.estimate_mfu
 PEAK_FLOPS = {'A100': 312e12, 'H100': 989e12, 'H200': 989e12}
 
 def peak_flops(device_name):
+    """the peak of a GPU named as torch.cuda.get_device_name() names it, or None"""
     return next((v for k, v in PEAK_FLOPS.items() if k in device_name), None)
 
 # -----------------------------------------------------------------------------
-# the one checkpoint loader, shared by sample.py and eval_mmlu.py
+# checkpoints: the one reader of the layout train.py writes, for sampling, evaluation, resume and growth
 
-def load_checkpoint(path, device='cpu'):
-    """ckpt.pt written by train.py -> (model in eval mode on device, tokenizer). The checkpoint holds the
-    tokenizer and every weight, the frozen embedding included: no font and no dataset are needed."""
-    from tokenizer import load_tokenizer
+def read_checkpoint(path, missing=None):
+    """the dict train.py saved at path, on the CPU: 'model' (the state_dict), 'optimizer', 'model_args',
+    'iter_num', 'config', 'stages', 'world_size', 'tokenizer' (its spec), 'tokenizer_hash', 'provenance'.
+    missing: the sentence for a path that does not exist, naming the caller's fix"""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path} does not exist: train one with `python train.py config/cpu.py`")
+        raise FileNotFoundError(missing or f"checkpoint {path} does not exist: "
+                                           "train one with `python train.py config/cpu.py`")
     checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     if 'tokenizer' not in checkpoint or 'model_args' not in checkpoint:
-        raise ValueError(f"{path} has no tokenizer or model record: it was not written by glyphgpt's train.py")
+        raise ValueError(f"{path} has no tokenizer or model record: "
+                         "it was not written by glyphgpt's train.py")
+    return checkpoint
+
+def model_from_checkpoint(checkpoint):
+    """the GPT of a read_checkpoint dict, every weight loaded (the frozen embedding too), on the CPU"""
+    model = GPT(GPTConfig(**checkpoint['model_args']))
+    model.load_state_dict(checkpoint['model'])
+    return model
+
+def load_checkpoint(path, device='cpu'):
+    """ckpt.pt written by train.py -> (model in eval mode on device, tokenizer), for sample.py and the
+    evaluations. The checkpoint holds the tokenizer and every weight: no font and no dataset are needed."""
+    checkpoint = read_checkpoint(path)
     tok = load_tokenizer(checkpoint['tokenizer'])
     if tok.hash != checkpoint['tokenizer_hash']:
         raise ValueError(f"the tokenizer stored in {path} rebuilds with another hash ({tok.hash[:16]} vs "
                          f"{checkpoint['tokenizer_hash'][:16]}): use the glyphgpt version that wrote it")
-    model = GPT(GPTConfig(**checkpoint['model_args']))
-    model.load_state_dict(checkpoint['model'])
-    model.checkpoint = {k: checkpoint.get(k) for k in ('iter_num', 'config', 'world_size', 'provenance', 'tokenizer_hash')}
+    model = model_from_checkpoint(checkpoint)
+    kept = ('iter_num', 'config', 'world_size', 'provenance', 'tokenizer_hash')
+    model.checkpoint = {k: checkpoint.get(k) for k in kept}
     return model.to(device).eval(), tok

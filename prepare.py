@@ -9,24 +9,24 @@ Text to token shards, the only thing train.py reads. A dataset is a folder data/
                         # the first run trains its tokenizer (compact layout, 8,192 ids, ~20 s)
     python prepare.py --name notes --input notes/ more/*.jsonl --tokenizer gpt2
     python prepare.py --name books --input books/*.txt --separator '\n\n\n' --vocab_size 16384
-    python prepare.py --name ru --languages ru --tokenizer data/default/tokenizer.json   # one language, the default's ids
+    python prepare.py --name ru --languages ru --tokenizer data/default/tokenizer.json
+                        # one language of the default corpus, with the default's ids
     # on GPU machines, online (`pip install datasets`; not run in this repository's tests):
     python prepare.py --name fwe --hf HuggingFaceFW/fineweb-edu --hf_config sample-10BT --max_tokens 2_000_000_000
 
-Inputs: a .txt file is one document, or is split on --separator; .jsonl holds one JSON object per line
-with the text in --text_field; .parquet (needs pyarrow) the column --text_field; other files are read
-as .txt; a folder means every .txt/.jsonl/.parquet file under it. A document is in val when
-crc32(its UTF-8) % 1000 < --val_permille (the default corpus: corpus.VAL_PERMILLE), so duplicates never
-straddle the split. --tokenizer takes anything tokenizer.load_tokenizer() does, or 'train' (BPE on the
-input's train split); left out, data/<name>/tokenizer.json is reused when present, else trained.
+Inputs (read by corpus.py): a .txt file is one document, or is split on --separator; .jsonl holds one
+JSON object per line with the text in --text_field; .parquet (needs pyarrow) the column --text_field;
+other files are read as .txt; a folder means every .txt/.jsonl/.parquet file under it. A document is in
+val when crc32(its UTF-8) % 1000 < --val_permille (util.in_val; the default corpus: corpus.VAL_PERMILLE),
+so duplicates never straddle the split. --tokenizer takes anything tokenizer.load_tokenizer() does, or
+'train' (BPE on the input's train split, tokenizer_train.py); left out, data/<name>/tokenizer.json is
+reused when present, else trained.
 
 This file is the plain path: read documents, split them, tokenize them here, write shards. By default
 prepare_parallel.py tokenizes with one worker per core; same shards, byte for byte (tests/test_prepare.py).
 """
 import argparse
-import collections
 import datetime
-import glob
 import itertools
 import json
 import os
@@ -35,13 +35,15 @@ import shlex
 import shutil
 import sys
 import time
-import zlib
+from functools import partial
 
 import numpy as np
 
 import prepare_parallel
-import tokenizer
-from tokenizer import load_tokenizer
+import tokenizer_train
+from corpus import (SKIPPED, Files, default_files, encode_pairs, file_pairs, hf_records, input_files,
+                    new_stats, no_text_error, records_to_docs, skipped_note, split_docs)
+from tokenizer import load_tokenizer, save_spec
 from util import atomic_write, git_commit
 
 MAGIC, VERSION = 20250704, 1 # the paper's arXiv month and day; bump VERSION when the layout changes
@@ -49,8 +51,8 @@ HEADER_INTS = 256 # magic, version, bytes per token, token count, 16 bytes of th
 DTYPES = {2: np.dtype('<u2'), 4: np.dtype('<u4')} # header code = bytes per token
 SHARD_TOKENS = 100_000_000
 BATCH_DOCS = 1000 # documents per tokenizer call in the plain path: an endless stream is read a part at a time
-INPUT_EXTS = ('.txt', '.jsonl', '.parquet')
-SHARD_NAME = re.compile(r'(train|val)_\d{6}\.bin(\.\d+\.tmp)?') # a shard, or one util.atomic_write left half written
+# a shard, or one that util.atomic_write left half written
+SHARD_NAME = re.compile(r'(train|val)_\d{6}\.bin(\.\d+\.tmp)?')
 
 # -----------------------------------------------------------------------------
 # shards
@@ -59,12 +61,16 @@ def token_dtype(vocab_size):
     """uint16 when every id fits (ids 0..65535), else uint32: 131,072 ids do not fit"""
     return DTYPES[2] if vocab_size <= 1 << 16 else DTYPES[4]
 
+def write_arrays(arrays, f):
+    """the arrays' bytes as they are in memory, one after the other"""
+    f.writelines(np.ascontiguousarray(a) for a in arrays)
+
 def write_shard(path, tokens, tokenizer_hash):
     """header + tokens, written atomically: a shard that exists is complete"""
     header = np.zeros(HEADER_INTS, dtype='<i4')
     header[:4] = MAGIC, VERSION, tokens.dtype.itemsize, len(tokens)
     header[4:8] = np.frombuffer(bytes.fromhex(tokenizer_hash)[:16], dtype='<i4')
-    atomic_write(path, lambda f: f.writelines([header, np.ascontiguousarray(tokens)])) # their bytes as they are in memory
+    atomic_write(path, partial(write_arrays, [header, tokens]))
 
 def read_shard(path, tokenizer_hash=None):
     """a shard's tokens as a read-only memory map, once its header checks out (and, given the model's
@@ -74,168 +80,30 @@ def read_shard(path, tokenizer_hash=None):
     header = np.fromfile(path, dtype='<i4', count=HEADER_INTS)
     fix = "re-run prepare.py to rewrite it"
     if len(header) < HEADER_INTS or header[0] != MAGIC:
-        raise ValueError(f"{path} is not a glyphgpt shard (magic {header[0] if len(header) else None}, expected {MAGIC}): {fix}")
+        magic = header[0] if len(header) else None
+        raise ValueError(f"{path} is not a glyphgpt shard (magic {magic}, expected {MAGIC}): {fix}")
     if header[1] != VERSION:
         raise ValueError(f"{path} is shard version {header[1]}, this code reads version {VERSION}: {fix}")
     if header[2] not in DTYPES:
         raise ValueError(f"{path} has token dtype code {header[2]} (bytes per token 2 or 4 expected): {fix}")
-    dtype, count = DTYPES[int(header[2])], int(header[3])
-    want, size = HEADER_INTS * 4 + count * dtype.itemsize, os.path.getsize(path)
+    dtype = DTYPES[int(header[2])]
+    count = int(header[3])
+    want = HEADER_INTS * 4 + count * dtype.itemsize
+    size = os.path.getsize(path)
     if size != want:
-        raise ValueError(f"{path} is {size} bytes but its header promises {count} tokens ({want} bytes), so it is truncated or damaged: {fix}")
+        raise ValueError(f"{path} is {size} bytes but its header promises {count} tokens ({want} bytes), "
+                         f"so it is truncated or damaged: {fix}")
     got = header[4:8].tobytes().hex()
     if tokenizer_hash is not None and got != tokenizer_hash[:32]:
-        raise ValueError(f"{path} was written with tokenizer {got}, the model uses tokenizer {tokenizer_hash[:32]}: "
+        raise ValueError(f"{path} was written with tokenizer {got}, "
+                         f"the model uses tokenizer {tokenizer_hash[:32]}: "
                          f"re-run prepare.py with the model's tokenizer (--tokenizer) into another --name")
     if count == 0: # mmap cannot map zero bytes
         return np.zeros(0, dtype)
     return np.memmap(path, dtype=dtype, mode='r', offset=HEADER_INTS * 4, shape=(count,))
 
 # -----------------------------------------------------------------------------
-# reading documents: local files (read_file) or a stream (hf_records); bad input is skipped or repaired, and counted
-
-SKIPPED = ('bad_json', 'missing_field', 'replaced_bytes', 'empty')
-def new_stats():
-    """what the readers count: bad input (reported, and kept in meta.json) and input bytes read (for the ETA)"""
-    return dict(bad_json=0, missing_field=0, replaced_bytes=0, empty=0, read=0, total=None)
-
-NOT_UTF8 = re.compile('[\udc80-\udcff]') # 'surrogateescape' decodes each byte that is not UTF-8 to one of these
-
-def decode(raw, stats):
-    """bytes -> str; what is not UTF-8 becomes U+FFFD, and the bytes lost are counted"""
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        stats['replaced_bytes'] += len(NOT_UTF8.findall(raw.decode('utf-8', 'surrogateescape')))
-        return raw.decode('utf-8', 'replace')
-
-def records_to_docs(records, text_field, stats):
-    """dicts (JSONL lines, parquet rows, a Hugging Face stream) -> their texts; one without a string text_field is counted"""
-    for r in records:
-        text = r.get(text_field) if isinstance(r, dict) else None
-        if isinstance(text, str):
-            yield text
-        else:
-            stats['missing_field'] += 1
-
-def read_bytes(path, stats, start=0, end=None):
-    with open(path, 'rb') as f:
-        f.seek(start)
-        raw = f.read(-1 if end is None else end - start)
-    stats['read'] += len(raw)
-    return raw
-
-def read_jsonl(path, text_field, stats, start=0, end=None):
-    for line in read_bytes(path, stats, start, end).split(b'\n'):
-        if line.strip():
-            try:
-                yield from records_to_docs([json.loads(decode(line, stats))], text_field, stats)
-            except json.JSONDecodeError:
-                stats['bad_json'] += 1
-
-def read_parquet(path, text_field, stats):
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise RuntimeError(f"reading {path} needs pyarrow: `pip install pyarrow`, or convert it to .jsonl") from None
-    pf = pq.ParquetFile(path)
-    if text_field not in pf.schema_arrow.names:
-        raise ValueError(f"{path} has no column {text_field!r} (it has {', '.join(pf.schema_arrow.names)}): pass --text_field")
-    for batch in pf.iter_batches(columns=[text_field]):
-        yield from records_to_docs(batch.to_pylist(), text_field, stats)
-    stats['read'] += os.path.getsize(path)
-
-def txt_docs(raw, separator, stats):
-    """a .txt file's bytes -> its documents"""
-    text = decode(raw, stats)
-    return text.split(separator) if separator else [text]
-
-def read_file(path, text_field, separator, stats, start=0, end=None):
-    """the texts of one file, or of the byte range [start, end) of it (prepare_parallel reads ranges)"""
-    if path.endswith('.jsonl'):
-        return read_jsonl(path, text_field, stats, start, end)
-    if path.endswith('.parquet'):
-        return read_parquet(path, text_field, stats)
-    return txt_docs(read_bytes(path, stats, start, end), separator, stats)
-
-def input_files(inputs):
-    """FILE|DIR|GLOB... -> the files, in a fixed order; an input that names nothing is an error"""
-    files = []
-    for inp in inputs:
-        if os.path.isdir(inp):
-            found = sorted(os.path.join(d, f) for d, _, fs in os.walk(inp) for f in fs if f.endswith(INPUT_EXTS))
-            what = f"folder {inp} holds no {'/'.join(INPUT_EXTS)} files"
-        elif any(c in inp for c in '*?['):
-            found, what = sorted(p for p in glob.glob(inp, recursive=True) if os.path.isfile(p)), f"{inp} matches no files"
-        else:
-            found, what = [inp] if os.path.isfile(inp) else [], f"input {inp} does not exist"
-        if not found:
-            raise FileNotFoundError(f"{what}: check --input")
-        files += found
-    return files
-
-def hf_records(name, config=None, split='train'):
-    """a Hugging Face dataset, streamed: records arrive as they download, --max_tokens decides when to stop"""
-    try:
-        from datasets import load_dataset
-    except ImportError:
-        raise RuntimeError("--hf needs the datasets package: `pip install datasets`, or prepare local files with --input") from None
-    try:
-        yield from load_dataset(name, config, split=split, streaming=True)
-    except OSError as e: # ConnectionError, hub and requests errors, unknown datasets
-        raise RuntimeError(f"could not stream {name} from the Hugging Face hub ({type(e).__name__}: {str(e)[:200]}): "
-                           f"check the name and --hf_config, and if this machine is offline prepare local files with --input") from None
-
-# -----------------------------------------------------------------------------
-# the split
-
-def in_val(utf8, val_permille):
-    """the split, one rule for every dataset (corpus.py's too): a document is in val when the crc32 of
-    its UTF-8 % 1000 < val_permille, so identical texts always land on the same side"""
-    return zlib.crc32(utf8) % 1000 < val_permille
-
-def split_docs(texts, val_permille, stats):
-    """texts -> (split, text) pairs (see in_val). Empty documents (nothing but whitespace) are skipped and counted."""
-    for text in texts:
-        if not text or text.isspace():
-            stats['empty'] += 1
-            continue
-        yield 'val' if in_val(text.encode('utf-8', 'surrogatepass'), val_permille) else 'train', text
-
-Files = collections.namedtuple('Files', 'paths separator text_field val_permille') # local files, which prepare_parallel's workers read
-
-def file_pairs(files, stats):
-    """(split, text) pairs of Files, read in this process"""
-    stats['total'] = sum(os.path.getsize(p) for p in files.paths)
-    texts = (text for path in files.paths for text in read_file(path, files.text_field, files.separator, stats))
-    return split_docs(texts, files.val_permille, stats)
-
-def default_files(languages=None):
-    """the embedded default corpus (or some of its languages) as Files: corpus.py's cache and split"""
-    import corpus
-    if set(languages or ()) - set(corpus.SOURCES):
-        raise ValueError(f"--languages {','.join(languages)}: use a comma-separated subset of {', '.join(corpus.SOURCES)}")
-    return Files([corpus.cached(lang) for lang in languages or corpus.SOURCES], corpus.SEP, None, corpus.VAL_PERMILLE)
-
-def skipped_note(stats, text_field='text'):
-    """one line on the bad input that was skipped or repaired, '' when there was none"""
-    notes = [f"{n} {what}" for n, what in [(stats['bad_json'], "lines that are not JSON (skipped)"),
-             (stats['missing_field'], f"records without a string {text_field!r} (skipped; see --text_field)"),
-             (stats['empty'], "empty documents (skipped)"), (stats['replaced_bytes'], "bytes that are not UTF-8 (now U+FFFD)")] if n]
-    return ', '.join(notes)
-
-def no_text_error(stats, text_field='text'):
-    note = skipped_note(stats, text_field)
-    return ValueError(f"the input holds no text{' (' + note + ')' if note else ''}: pass files with documents in them")
-
-# -----------------------------------------------------------------------------
-# tokenizing
-
-def encode_pairs(pairs, tok, threads=None):
-    """(split, text) pairs -> is_val and UTF-8 bytes per document, and their tokens, each document's then eot"""
-    is_val = np.array([split == 'val' for split, _ in pairs], bool)
-    nbytes = np.array([len(text.encode('utf-8', 'surrogatepass')) for _, text in pairs], np.int64)
-    return is_val, nbytes, tok.encode_flat([text for _, text in pairs], threads=threads)
+# tokenizing: documents (corpus.py reads and splits them) -> shards
 
 def plain_batches(source, tok, stats):
     """Files or (split, text) pairs -> encode_pairs() of BATCH_DOCS of them at a time, in this process"""
@@ -248,25 +116,34 @@ def progress_line(t0, docs, nbytes, tokens, stats, max_tokens):
     if stats.get('total') and stats['read']: # local files: how much of them was read
         eta = f"ETA {max(stats['total'] - stats['read'], 0) * dt / stats['read']:.0f}s"
     elif max_tokens and tokens:
-        eta = f"{tokens / max_tokens:.0%} of --max_tokens, ETA {max(max_tokens - tokens, 0) * dt / tokens:.0f}s"
+        left = max(max_tokens - tokens, 0) * dt / tokens
+        eta = f"{tokens / max_tokens:.0%} of --max_tokens, ETA {left:.0f}s"
     else:
         eta = "ETA ?" # a stream without a budget: no end in sight
-    return f"docs {docs} | {nbytes / 1e6:.1f} MB | {nbytes / 1e6 / dt:.1f} MB/s | {eta} | {tokens / 1e6:.1f}M tokens"
+    mb = nbytes / 1e6
+    return f"docs {docs} | {mb:.1f} MB | {mb / dt:.1f} MB/s | {eta} | {tokens / 1e6:.1f}M tokens"
 
 class Shards:
     """one split's shards: tokens fill a buffer of shard_tokens, and each full buffer, and at close()
     what is left, is written as the next shard"""
     def __init__(self, out_dir, split, tok, shard_tokens):
         assert 0 < shard_tokens < 2**31, "the header stores the token count as int32"
-        self.out_dir, self.split, self.hash, self.shards = out_dir, split, tok.hash, []
-        self.buf, self.fill = np.empty(shard_tokens, token_dtype(tok.vocab_size)), 0 # pages never written cost no memory
+        self.out_dir = out_dir
+        self.split = split
+        self.hash = tok.hash
+        self.shards = []
+        self.buf = np.empty(shard_tokens, token_dtype(tok.vocab_size)) # pages never written cost no memory
+        self.fill = 0
         self.tokens = self.documents = self.bytes = 0
 
     def add(self, tokens, documents, nbytes):
-        self.tokens, self.documents, self.bytes = self.tokens + len(tokens), self.documents + documents, self.bytes + nbytes
+        self.tokens += len(tokens)
+        self.documents += documents
+        self.bytes += nbytes
         while len(tokens):
             n = min(len(tokens), len(self.buf) - self.fill)
-            self.buf[self.fill:self.fill + n], tokens = tokens[:n], tokens[n:]
+            self.buf[self.fill:self.fill + n] = tokens[:n]
+            tokens = tokens[n:]
             self.fill += n
             if self.fill == len(self.buf):
                 self.close()
@@ -277,31 +154,43 @@ class Shards:
             write_shard(os.path.join(self.out_dir, self.shards[-1]), self.buf[:self.fill], self.hash)
             self.fill = 0
 
-def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True, parallel=True):
+def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, stats=None, verbose=True,
+             parallel=True):
     """Files or (split, text) pairs -> out_dir/{train,val}_NNNNNN.bin. Each document becomes its
     tokens then eot, so the first document of a shard has no eot before it; a document may go on in
     the next shard. Returns the names of the shards and counts per split."""
     stats = stats or new_stats()
-    train, val = Shards(out_dir, 'train', tok, shard_tokens), Shards(out_dir, 'val', tok, shard_tokens)
-    batches = prepare_parallel.encoded_batches(source, tok, stats) if parallel else plain_batches(source, tok, stats)
+    train = Shards(out_dir, 'train', tok, shard_tokens)
+    val = Shards(out_dir, 'val', tok, shard_tokens)
+    if parallel:
+        batches = prepare_parallel.encoded_batches(source, tok, stats, token_dtype(tok.vocab_size))
+    else:
+        batches = plain_batches(source, tok, stats)
     # the latest train document is held back: if no document hashed into val (a tiny input), it goes
     # there at the end, because train.py needs a val split
-    held, total, docs, nbytes_all = None, 0, 0, 0
+    held = None
+    total = docs = nbytes_all = 0
     t0 = shown = time.time()
     for is_val, nbytes, tokens in batches:
         lengths = np.diff(np.flatnonzero(tokens == tok.eot), prepend=-1) # per document, its eot included
         if max_tokens and total + len(tokens) >= max_tokens: # stop after the document that reaches the budget
             keep = int(np.searchsorted(np.cumsum(lengths), max_tokens - total)) + 1
-            is_val, nbytes, lengths, tokens = is_val[:keep], nbytes[:keep], lengths[:keep], tokens[:lengths[:keep].sum()]
+            is_val = is_val[:keep]
+            nbytes = nbytes[:keep]
+            lengths = lengths[:keep]
+            tokens = tokens[:lengths.sum()]
         mask = np.repeat(is_val, lengths) # per token
         val.add(tokens[mask], int(is_val.sum()), int(nbytes[is_val].sum()))
         if not is_val.all():
             if held is not None:
                 train.add(*held)
-            rest, last = tokens[~mask], int(lengths[~is_val][-1])
+            rest = tokens[~mask]
+            last = int(lengths[~is_val][-1])
             train.add(rest[:-last], int((~is_val).sum()) - 1, int(nbytes[~is_val][:-1].sum()))
             held = rest[-last:], 1, int(nbytes[~is_val][-1])
-        total, docs, nbytes_all = total + len(tokens), docs + len(lengths), nbytes_all + int(nbytes.sum())
+        total += len(tokens)
+        docs += len(lengths)
+        nbytes_all += int(nbytes.sum())
         if verbose and time.time() - shown > 1:
             print(progress_line(t0, docs, nbytes_all, total, stats, max_tokens), flush=True)
             shown = time.time()
@@ -315,7 +204,33 @@ def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, s
         print(f"done: {progress_line(t0, docs, nbytes_all, total, stats, max_tokens)}")
     train.close()
     val.close()
-    return {k: dict(train=getattr(train, k), val=getattr(val, k)) for k in ('shards', 'tokens', 'documents', 'bytes')}
+    fields = ('shards', 'tokens', 'documents', 'bytes')
+    return {k: dict(train=getattr(train, k), val=getattr(val, k)) for k in fields}
+
+def count_unknown(out_dir, tok, counts):
+    """after the shards are written, for a tokenizer with an `<unk>` (hf_tokenizer.py): how many `<unk>`
+    each split holds and how many UTF-8 bytes they stand for (the split's text less what its other
+    tokens spell). The dataset's token_bytes.npy gives `<unk>` the train split's mean, so train.py's
+    running estimate counts them; rarity.val_scores uses the val split's own total, so the whole-split
+    val bits per byte count the text's true bytes. -> meta.json's 'unk'"""
+    rec = dict(id=int(tok.unk), tokens={}, bytes={})
+    for split in ('train', 'val'):
+        n = spelled = 0
+        for f in counts['shards'][split]:
+            c = np.bincount(read_shard(os.path.join(out_dir, f)), minlength=tok.vocab_size)
+            n += int(c[tok.unk])
+            spelled += int(c @ tok.token_bytes.astype(np.int64))
+        rec['tokens'][split] = n
+        rec['bytes'][split] = int(counts['bytes'][split]) - spelled
+    token_bytes = tok.token_bytes.copy()
+    if rec['tokens']['train']:
+        token_bytes[tok.unk] = max(1, round(rec['bytes']['train'] / rec['tokens']['train']))
+    atomic_write(os.path.join(out_dir, 'token_bytes.npy'), partial(np.save, arr=token_bytes))
+    share = {s: rec['tokens'][s] / max(1, counts['tokens'][s]) for s in ('train', 'val')}
+    print(f"<unk>: {rec['tokens']['train']:,} train tokens ({share['train']:.4%}), "
+          f"{rec['tokens']['val']:,} val ({share['val']:.4%}), "
+          f"standing for {rec['bytes']['train']:,} and {rec['bytes']['val']:,} bytes of text")
+    return rec
 
 # -----------------------------------------------------------------------------
 # a dataset folder
@@ -323,7 +238,8 @@ def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, s
 def load_meta(data_dir):
     path = os.path.join(data_dir, 'meta.json')
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{data_dir} holds no prepared dataset (no meta.json): run `python prepare.py` (see its --help)")
+        raise FileNotFoundError(f"{data_dir} holds no prepared dataset (no meta.json): "
+                                f"run `python prepare.py` (see its --help)")
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 
@@ -338,10 +254,12 @@ def old_hash(out_dir):
     if os.path.exists(os.path.join(out_dir, 'meta.json')):
         return load_meta(out_dir)['tokenizer_hash'][:32]
     shards = sorted(f for f in os.listdir(out_dir) if SHARD_NAME.fullmatch(f)) # an unfinished run's
-    return np.fromfile(os.path.join(out_dir, shards[0]), '<i4', 8)[4:8].tobytes().hex() if shards else None
+    if not shards:
+        return None
+    return np.fromfile(os.path.join(out_dir, shards[0]), '<i4', 8)[4:8].tobytes().hex()
 
-def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tokens=SHARD_TOKENS, max_tokens=None,
-            stats=None, provenance=None, text_field='text', verbose=True, parallel=True):
+def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tokens=SHARD_TOKENS,
+            max_tokens=None, stats=None, provenance=None, text_field='text', verbose=True, parallel=True):
     """Files or (split, text) pairs -> a complete dataset folder; returns its meta dict"""
     stats = stats or new_stats()
     os.makedirs(out_dir, exist_ok=True)
@@ -349,35 +267,41 @@ def prepare(source, out_dir, tok, tokenizer_arg=None, overwrite=False, shard_tok
     if old and old != tok.hash[:32] and not overwrite:
         raise ValueError(f"{out_dir} holds shards of another tokenizer ({old}, this one is {tok.hash[:32]}): "
                          f"pass --overwrite to replace them, or choose another --name")
-    for f in os.listdir(out_dir): # what an earlier run left: meta.json first, so the folder reads as unfinished
+    # what an earlier run left: meta.json first, so the folder reads as unfinished
+    for f in os.listdir(out_dir):
         if f in ('meta.json', 'tokenizer.json', 'token_bytes.npy') or SHARD_NAME.fullmatch(f):
             os.remove(os.path.join(out_dir, f))
     spec = tok.spec # the name meta.json gives the tokenizer, or the file the dataset carries:
     if isinstance(tok.spec, dict):
         spec = 'tokenizer.json'
-        tokenizer.save_spec(tok.spec, os.path.join(out_dir, spec))
+        save_spec(tok.spec, os.path.join(out_dir, spec))
     elif tokenizer_arg and tokenizer_arg.endswith('.tiktoken'): # its own copy of the rank file
         spec = os.path.basename(tokenizer_arg)
         if os.path.abspath(tokenizer_arg) != os.path.abspath(os.path.join(out_dir, spec)):
             with open(tokenizer_arg, 'rb') as ranks:
-                atomic_write(os.path.join(out_dir, spec), lambda f: shutil.copyfileobj(ranks, f))
-    atomic_write(os.path.join(out_dir, 'token_bytes.npy'), lambda f: np.save(f, tok.token_bytes))
+                atomic_write(os.path.join(out_dir, spec), partial(shutil.copyfileobj, ranks))
+    atomic_write(os.path.join(out_dir, 'token_bytes.npy'), partial(np.save, arr=tok.token_bytes))
     counts = tokenize(source, out_dir, tok, shard_tokens, max_tokens, stats, verbose, parallel)
     if not counts['documents']['train']:
         if not counts['documents']['val']:
             raise no_text_error(stats, text_field)
-        raise ValueError(f"the input holds only {counts['documents']['val']} document(s), all in val, none for train: "
-                         f"give at least two documents (or lower --val_permille)")
-    unk = {'unk': __import__('hf_tokenizer').count_unknown(out_dir, tok, counts)} if getattr(tok, 'unk', None) is not None else {}
+        raise ValueError(f"the input holds only {counts['documents']['val']} document(s), all in val, "
+                         f"none for train: give at least two documents (or lower --val_permille)")
+    unk = {} # the paper's tokenizers have an <unk>: meta.json says what it stands for
+    if getattr(tok, 'unk', None) is not None:
+        unk['unk'] = count_unknown(out_dir, tok, counts)
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
+    provenance = dict(provenance or {}, command=shlex.join(sys.argv), git_commit=git_commit(), date=date)
     meta = dict(tokenizer=spec, tokenizer_name=tok.name, tokenizer_hash=tok.hash, vocab_size=tok.vocab_size,
                 eot=tok.eot, dtype=token_dtype(tok.vocab_size).name, shard_tokens=shard_tokens, **counts,
-                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED}, **unk, # unk: the paper's tokenizers
-                provenance=dict(provenance or {}, command=shlex.join(sys.argv), git_commit=git_commit(),
-                                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
-    atomic_write(os.path.join(out_dir, 'meta.json'), lambda f: json.dump(meta, f, ensure_ascii=False, indent=1), 'w')
+                token_bytes='token_bytes.npy', skipped={k: stats[k] for k in SKIPPED}, **unk,
+                provenance=provenance)
+    write_meta = partial(json.dump, meta, ensure_ascii=False, indent=1)
+    atomic_write(os.path.join(out_dir, 'meta.json'), write_meta, 'w')
     if verbose:
         t, v = (f"{counts['tokens'][s] / 1e6:.2f}M tokens in {len(counts['shards'][s])} shard(s) "
-                f"({counts['documents'][s]} documents, {counts['bytes'][s] / 1e6:.2f} MB)" for s in ('train', 'val'))
+                f"({counts['documents'][s]} documents, {counts['bytes'][s] / 1e6:.2f} MB)"
+                for s in ('train', 'val'))
         print(f"wrote {out_dir}: train {t}, val {v}")
         if skipped_note(stats, text_field):
             print(f"bad input: {skipped_note(stats, text_field)}")
@@ -390,7 +314,8 @@ def documents(a, stats):
         sep = a.separator.replace('\\n', '\n').replace('\\t', '\t') if a.separator else None
         return Files(input_files(a.input), sep, a.text_field, a.val_permille)
     if a.hf:
-        return split_docs(records_to_docs(hf_records(a.hf, a.hf_config, a.hf_split), a.text_field, stats), a.val_permille, stats)
+        records = hf_records(a.hf, a.hf_config, a.hf_split)
+        return split_docs(records_to_docs(records, a.text_field, stats), a.val_permille, stats)
     return default_files(a.languages and a.languages.split(','))
 
 def main(a):
@@ -405,8 +330,11 @@ def main(a):
     local = os.path.join(out_dir, 'tokenizer.json')
     spec = a.tokenizer or (local if os.path.exists(local) else 'train')
     if spec == 'train':
-        print(f"training a {a.layout} tokenizer with {a.vocab_size} ids on up to {a.train_mb} MB of the train split")
-        texts, size, stats = [], 0, new_stats()
+        print(f"training a {a.layout} tokenizer with {a.vocab_size} ids "
+              f"on up to {a.train_mb} MB of the train split")
+        texts = []
+        size = 0
+        stats = new_stats()
         docs = documents(a, stats)
         for split, text in file_pairs(docs, stats) if isinstance(docs, Files) else docs:
             if size >= a.train_mb * 1e6:
@@ -416,34 +344,50 @@ def main(a):
                 size += len(text.encode('utf-8', 'surrogatepass'))
         if not texts:
             raise no_text_error(stats, a.text_field)
-        spec = dict(tokenizer.train(texts, a.vocab_size, a.layout), name=f"{name}-{a.layout}-{a.vocab_size}", trained_on=name)
+        spec = tokenizer_train.train(texts, a.vocab_size, a.layout)
+        spec = dict(spec, name=f"{name}-{a.layout}-{a.vocab_size}", trained_on=name)
     tok = load_tokenizer(spec)
-    print(f"tokenizer {tok.name}: {tok.vocab_size} ids, hash {tok.hash[:16]}, {token_dtype(tok.vocab_size).name} shards")
-    source = dict(inputs=a.input or ([f"hf:{a.hf}:{a.hf_config}:{a.hf_split}"] if a.hf else ['corpus.py']),
-                  val=f"crc32 % 1000 < {a.val_permille}" if a.input or a.hf else "corpus.py's split")
+    print(f"tokenizer {tok.name}: {tok.vocab_size} ids, hash {tok.hash[:16]}, "
+          f"{token_dtype(tok.vocab_size).name} shards")
+    inputs = a.input or ([f"hf:{a.hf}:{a.hf_config}:{a.hf_split}"] if a.hf else ['corpus.py'])
+    val = f"crc32 % 1000 < {a.val_permille}" if a.input or a.hf else "corpus.py's split"
+    source = dict(inputs=inputs, val=val)
     stats = new_stats()
     prepare(documents(a, stats), out_dir, tok, a.tokenizer, a.overwrite, a.shard_tokens, a.max_tokens,
             stats, source, a.text_field)
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description="text to token shards in data/<name>/ (see the docstring)")
-    p.add_argument('--name', help="dataset name: output in <data_dir>/<name>/ (default: 'default', the embedded corpus)")
+    p.add_argument('--name', help="dataset name: output in <data_dir>/<name>/ "
+                                  "(default: 'default', the embedded corpus)")
     p.add_argument('--input', nargs='+', help="files, folders or globs: .txt, .jsonl, .parquet")
-    p.add_argument('--hf', help="a Hugging Face dataset, streamed (needs `pip install datasets` and a network)")
+    p.add_argument('--hf',
+                   help="a Hugging Face dataset, streamed (needs `pip install datasets` and a network)")
     p.add_argument('--hf_config', help="e.g. sample-10BT (FineWeb-Edu), 20231101.en (wikimedia/wikipedia)")
-    p.add_argument('--hf_split', default='train', help="the dataset's split to stream; val is carved out of it")
-    p.add_argument('--text_field', default='text', help="JSONL key / parquet column / HF field holding the text")
-    p.add_argument('--separator', help=r"split .txt files into documents on this string (\n and \t understood), e.g. '\n\n\n'; default: one document per file")
-    p.add_argument('--languages', help="the default corpus: only these of en, ru, zh, e.g. ru (needs --name; see docs/fusion.md)")
-    p.add_argument('--tokenizer', help="a tokenizer.load_tokenizer spec (unicode, gpt2, path.json, ranks.tiktoken) or 'train'")
+    p.add_argument('--hf_split', default='train',
+                   help="the dataset's split to stream; val is carved out of it")
+    p.add_argument('--text_field', default='text',
+                   help="JSONL key / parquet column / HF field holding the text")
+    p.add_argument('--separator',
+                   help=r"split .txt files into documents on this string (\n and \t understood), "
+                        r"e.g. '\n\n\n'; default: one document per file")
+    p.add_argument('--languages', help="the default corpus: only these of en, ru, zh, e.g. ru "
+                                       "(needs --name; see docs/fusion.md)")
+    p.add_argument('--tokenizer', help="a tokenizer.load_tokenizer spec "
+                                       "(unicode, gpt2, path.json, ranks.tiktoken) or 'train'")
     p.add_argument('--vocab_size', type=int, default=8192, help="for --tokenizer train")
-    p.add_argument('--layout', choices=['compact', 'codepoint'], default='compact', help="for --tokenizer train")
-    p.add_argument('--train_mb', type=float, default=100, help="for --tokenizer train: MB of train text it learns from")
-    p.add_argument('--val_permille', type=int, default=5, help="documents per 1000 that go to val (by text hash)")
-    p.add_argument('--max_tokens', type=int, help="stop after this many tokens (train + val): the budget for streams")
+    p.add_argument('--layout', choices=['compact', 'codepoint'], default='compact',
+                   help="for --tokenizer train")
+    p.add_argument('--train_mb', type=float, default=100,
+                   help="for --tokenizer train: MB of train text it learns from")
+    p.add_argument('--val_permille', type=int, default=5,
+                   help="documents per 1000 that go to val (by text hash)")
+    p.add_argument('--max_tokens', type=int,
+                   help="stop after this many tokens (train + val): the budget for streams")
     p.add_argument('--shard_tokens', type=int, default=SHARD_TOKENS, help="tokens per shard")
     p.add_argument('--data_dir', default='data', help="where dataset folders go")
-    p.add_argument('--overwrite', action='store_true', help="replace a dataset written with another tokenizer")
+    p.add_argument('--overwrite', action='store_true',
+                   help="replace a dataset written with another tokenizer")
     try:
         main(p.parse_args())
     except (ValueError, FileNotFoundError, RuntimeError) as e:

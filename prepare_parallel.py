@@ -17,8 +17,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
-import prepare
-import tokenizer
+from corpus import SKIPPED, Files, encode_pairs, new_stats, read_bytes, read_file, split_docs, txt_docs
+from util import in_val
+from vocab import EOT
 
 # Up to this many cores the workers are threads, above it processes. tiktoken lets go of the GIL
 # while it encodes, so on a few cores threads do best: no process to start, nothing copied between
@@ -77,7 +78,7 @@ def batched(items, size, weight):
         yield batch
 
 def file_tasks(files, size=None):
-    """prepare.Files -> lists of byte ranges of about `size` bytes in all, in order"""
+    """corpus.Files -> lists of byte ranges of about `size` bytes in all, in order"""
     size = size or BATCH_BYTES
     ranges = (r for path in files.paths for r in file_ranges(path, files.separator, size))
     return batched(ranges, size, lambda r: r[2] - r[1])
@@ -85,13 +86,13 @@ def file_tasks(files, size=None):
 # -----------------------------------------------------------------------------
 # plain text without a str per document
 
-EOT_BYTES = tokenizer.EOT.encode()
+EOT_BYTES = EOT.encode()
 # the first UTF-8 byte of every character str.isspace() accepts (the last is U+3000)
 WHITESPACE_LEADS = frozenset(chr(c).encode()[0] for c in range(0x3001) if chr(c).isspace())
 
 def plain_txt(raw, files, stats):
     """a .txt range that is valid UTF-8 and holds no <|endoftext|> -> (is_val, UTF-8 bytes, one str
-    with <|endoftext|> after each document): what prepare.split_docs() and encode_pairs() make of it,
+    with <|endoftext|> after each document): what corpus.split_docs() and encode_pairs() make of it,
     with less work per document, all of which holds the GIL: the bytes are split and hashed as they
     are, and the text is decoded once instead of a str per document encoded back to UTF-8 to hash
     it. None for any other range, which the general path reads."""
@@ -105,7 +106,7 @@ def plain_txt(raw, files, stats):
     except UnicodeDecodeError:
         return None
     stats['empty'] += len(docs) - len(kept)
-    return [prepare.in_val(d, files.val_permille) for d in kept], [len(d) for d in kept], text
+    return [in_val(d, files.val_permille) for d in kept], [len(d) for d in kept], text
 
 # -----------------------------------------------------------------------------
 # the workers
@@ -113,35 +114,38 @@ def plain_txt(raw, files, stats):
 _tok = None # the tokenizer, for forked worker processes, which inherit it instead of unpickling it
 
 def _encode_range(path, start, end, files, tok, stats):
-    """one byte range of a file -> prepare.encode_pairs() of its documents"""
+    """one byte range of a file -> corpus.encode_pairs() of its documents"""
     if path.endswith(('.jsonl', '.parquet')):
-        texts, fast = prepare.read_file(path, files.text_field, files.separator, stats, start, end), None
+        texts = read_file(path, files.text_field, files.separator, stats, start, end)
+        fast = None
     else:
-        raw = prepare.read_bytes(path, stats, start, end)
+        raw = read_bytes(path, stats, start, end)
         fast = plain_txt(raw, files, stats)
-        texts = None if fast else prepare.txt_docs(raw, files.separator, stats)
+        texts = None if fast else txt_docs(raw, files.separator, stats)
     if fast:
         is_val, nbytes, text = fast
         return np.array(is_val, bool), np.array(nbytes, np.int64), tok.encode_joined(text)
-    return prepare.encode_pairs(list(prepare.split_docs(texts, files.val_permille, stats)), tok, threads=1)
+    return encode_pairs(list(split_docs(texts, files.val_permille, stats)), tok, threads=1)
 
-def _encode(task, files=None, tok=None):
-    """one task -> prepare.encode_pairs() of its documents, and what reading them counted.
-    task: (split, text) pairs, or byte ranges of Files that this worker reads itself."""
-    tok, stats = tok or _tok, prepare.new_stats()
+def _encode(task, files, tok, dtype):
+    """one task -> corpus.encode_pairs() of its documents, and what reading them counted.
+    task: (split, text) pairs, or byte ranges of Files that this worker reads itself. tok: None in a
+    forked worker, which has the parent's _tok"""
+    tok = tok or _tok
+    stats = new_stats()
     if files is None:
-        parts = [prepare.encode_pairs(task, tok, threads=1)]
+        parts = [encode_pairs(task, tok, threads=1)]
     else:
         parts = [_encode_range(path, start, end, files, tok, stats) for path, start, end in task]
     is_val, nbytes, tokens = (np.concatenate(p) for p in zip(*parts))
-    return is_val, nbytes, tokens.astype(prepare.token_dtype(tok.vocab_size)), stats # uint16: half the bytes to send back
+    return is_val, nbytes, tokens.astype(dtype), stats # the shards' dtype: uint16 sends half the bytes back
 
-def encoded_batches(source, tok, stats):
-    """prepare.Files or (split, text) pairs -> (is_val, UTF-8 bytes, tokens) per task, in order, as
-    prepare.plain_batches() yields them, while the calling thread writes shards. One worker per core,
-    each tokenizing on one thread."""
+def encoded_batches(source, tok, stats, dtype):
+    """corpus.Files or (split, text) pairs -> (is_val, UTF-8 bytes, tokens as dtype) per task, in
+    order, as prepare.plain_batches() yields them, while the calling thread writes shards. One worker
+    per core, each tokenizing on one thread."""
     global _tok
-    files = source if hasattr(source, 'paths') else None # prepare.Files (run as a script, prepare.py's own is __main__.Files)
+    files = source if isinstance(source, Files) else None
     if files:
         stats['total'] = sum(os.path.getsize(p) for p in files.paths)
     tasks = file_tasks(files) if files else batched(source, BATCH_BYTES, lambda pair: len(pair[1]))
@@ -156,10 +160,10 @@ def encoded_batches(source, tok, stats):
         window = collections.deque()
         for task in itertools.chain(tasks, [None]):
             if task is not None:
-                window.append(pool.submit(_encode, task, files, None if fork else tok))
+                window.append(pool.submit(_encode, task, files, None if fork else tok, dtype))
             while window and (len(window) > 2 * cores or task is None): # bounded read-ahead
                 is_val, nbytes, tokens, counted = window.popleft().result()
-                for k in prepare.SKIPPED + ('read',):
+                for k in SKIPPED + ('read',):
                     stats[k] += counted[k]
                 yield is_val, nbytes, tokens
     finally:

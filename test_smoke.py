@@ -2,10 +2,18 @@
     .venv/bin/python -m pytest -q test_smoke.py
 """
 import json
+import math
 import os
 
+import numpy as np
+import torch
+
 import corpus
+import eval_mmlu
+import glyphs
+import prepare
 import tokenizer
+from model import GPT, GPTConfig
 
 def test_default_corpus_has_three_languages_and_a_disjoint_val_split():
     for lang, probe in [('en', 'God'), ('ru', 'и'), ('zh', '的')]:
@@ -41,13 +49,6 @@ def test_tokenizer_round_trip_on_the_corpus():
     assert sum(map(len, ids)) < sum(len(d) for d in docs) # it compresses
 
 def test_glyph_model_shards_and_mmlu_prompt_fit_together(tmp_path):
-    import math
-    import numpy as np
-    import torch
-    import eval_mmlu
-    import glyphs
-    import prepare
-    from model import GPT, GPTConfig
     docs = list(corpus.documents('val'))
     tok = tokenizer.load_tokenizer(tokenizer.train(docs, 1024, 'compact', verbose=False))
     meta = prepare.prepare(prepare.split_docs(docs, 10, prepare.new_stats()), str(tmp_path), tok, verbose=False)

@@ -1,23 +1,31 @@
 """
 Training a glyphgpt tokenizer: frequency-driven BPE over characters (tokenizer.py loads and uses the
-result; `python tokenizer.py train ...` runs this). Text is cut into pieces by the split pattern
-(whitespace stays on its own), the characters that get an id are chosen, and then the most frequent
-adjacent pair of symbols becomes a new symbol, again and again, until the ids run out.
+result). Text is cut into pieces by the split pattern (whitespace stays on its own), the characters
+that get an id are chosen, and then the most frequent adjacent pair of symbols becomes a new symbol,
+again and again, until the ids run out.
+
+    python tokenizer_train.py --input a.txt b.txt --vocab_size 65536 --layout codepoint --out tok.json
+
+(`python tokenizer.py train ...` is the same command.) prepare.py calls train() on its input's train
+split when a dataset needs a tokenizer of its own.
 """
+import argparse
 import heapq
+import os
 import re
+import sys
 import time
 from collections import Counter, defaultdict
 from itertools import groupby
 
-from tokenizer import PATTERN, SPECIALS, check_size, codepoint_known, codepoint_slots, new_spec
+from vocab import PATTERN, SPECIALS, check_size, codepoint_known, codepoint_slots, new_spec, save_spec
 
 PATTERN_ANY = r'(?s:.{1,32})' # --allow_whitespace: tokens may span spaces (experiments only)
 
 def train(texts, vocab_size, layout='compact', max_token_chars=5, allow_whitespace=False,
           min_frequency=2, char_coverage=0.9995, verbose=True):
-    """texts: iterable of str -> tokenizer spec (dict; save it with save_spec). The options are those
-    of `python tokenizer.py train -h`."""
+    """texts: iterable of str -> tokenizer spec (dict; save it with vocab.save_spec). The options are
+    those of `python tokenizer_train.py -h`."""
     check_size(layout, vocab_size)
     t0 = time.time()
     pattern = PATTERN_ANY if allow_whitespace else PATTERN
@@ -28,7 +36,8 @@ def train(texts, vocab_size, layout='compact', max_token_chars=5, allow_whitespa
     words, counts, symbols = split_words(pieces, known)
     learned = merge(words, counts, symbols, free, max_token_chars, min_frequency, t0 if verbose else None)
     if verbose:
-        print(f"trained {layout} {vocab_size}: {len(chars)} characters, {len(tokens) + len(learned)} learned tokens, "
+        print(f"trained {layout} {vocab_size}: {len(chars)} characters, "
+              f"{len(tokens) + len(learned)} learned tokens, "
               f"{free - len(learned)} placeholders (min_frequency={min_frequency}), on {nchars / 1e6:.2f}M "
               f"characters in {time.time() - t0:.1f}s")
     return new_spec(layout, vocab_size, chars, tokens + learned, pattern, max_token_chars=max_token_chars,
@@ -140,3 +149,41 @@ def merge_pair(word, a, b, new):
             out.append(word[k])
             k += 1
     return out
+
+# -----------------------------------------------------------------------------
+# the command line
+
+def read_files(paths):
+    """each file's text, one str per file (bytes that are not UTF-8 become U+FFFD)"""
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"input file {path} does not exist: check --input")
+        with open(path, encoding='utf-8', errors='replace') as f:
+            yield f.read()
+
+def main(argv=None, prog=None):
+    """train a tokenizer on files and save it: `python tokenizer_train.py` (or `tokenizer.py train`)"""
+    description = "train a glyphgpt tokenizer: frequency-driven BPE over characters"
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument('--input', nargs='+', required=True, help="UTF-8 text files")
+    p.add_argument('--vocab_size', type=int, required=True)
+    p.add_argument('--layout', choices=['codepoint', 'compact'], default='compact')
+    p.add_argument('--out', required=True)
+    p.add_argument('--max_token_chars', type=int, default=5, help="longest learned token, in characters")
+    p.add_argument('--allow_whitespace', action='store_true', help="let learned tokens contain whitespace")
+    p.add_argument('--min_frequency', type=int, default=2,
+                   help="rarer pairs are not merged; ids left become placeholders")
+    p.add_argument('--char_coverage', type=float, default=0.9995,
+                   help="compact: share of character occurrences given an id")
+    args = p.parse_args(argv)
+    try:
+        spec = train(read_files(args.input), args.vocab_size, args.layout, args.max_token_chars,
+                     args.allow_whitespace, args.min_frequency, args.char_coverage)
+        spec['trained_on'] = [os.path.basename(path) for path in args.input]
+        save_spec(spec, args.out)
+        print(f"wrote {args.out}")
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        sys.exit(f"error: {e}")
+
+if __name__ == '__main__':
+    main()

@@ -19,13 +19,18 @@ $ torchrun --nproc_per_node=8 --nnodes=2 --node_rank=1 --master_addr=123.456.123
 
 Resume an interrupted run (exactly: same losses as if never stopped):
 $ python train.py config/cpu.py --init_from=resume
+
+Every config key, with its default and what it means (the globals below, read from this file):
+$ python train.py --help
 """
 import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import sys
+import sysconfig
 import time
 
 import numpy as np
@@ -33,46 +38,47 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+import glyphs
 from configurator import configure
-from grow import check_stages, describe, freeze, grow_model
-from model import GPT, GPTConfig, peak_flops
+from grow import describe, grow_model, resume_model
+from model import GPT, GPTConfig, read_checkpoint
 from prepare import dataset_tokenizer, load_meta, read_shard
 from util import atomic_write, autocast, draw_windows, git_commit, resolve_dtype
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
 # I/O
-out_dir = 'out'
+out_dir = 'out' # where ckpt.pt and log.jsonl are written
 eval_interval = 100 # iterations between evaluations; a checkpoint is written after each
 log_interval = 10 # iterations between log lines
 eval_iters = 20 # validation batches per evaluation (always the same ones)
 eval_only = False # if True, evaluate once and exit
-init_from = 'scratch' # 'scratch', 'resume' (from out_dir/ckpt.pt) or 'grow' (new blocks on grow_from's, see grow.py)
+init_from = 'scratch' # 'scratch', 'resume' (out_dir/ckpt.pt) or 'grow' (new blocks on grow_from's: grow.py)
 grow_from = '' # init_from='grow': the previous stage's ckpt.pt
-wandb_log = False # needs `pip install wandb`
-wandb_project = 'glyphgpt'
-wandb_run_name = 'run'
+wandb_log = False # log to Weights & Biases; needs `pip install wandb`
+wandb_project = 'glyphgpt' # the wandb project the run is logged under
+wandb_run_name = 'run' # its name there
 # data
 dataset = 'default' # reads data/<dataset>/, written by prepare.py
 gradient_accumulation_steps = 1 # micro-steps per optimizer step, summed over all processes
 batch_size = 8 # sequences per micro-step per process
 block_size = 512 # context length in tokens
 # model
-n_layer = 4
-n_head = 4
-n_embd = 256
+n_layer = 4 # transformer blocks
+n_head = 4 # attention heads per block; n_embd must be a multiple
+n_embd = 256 # channels of the residual stream, and the width of the input embedding
 dropout = 0.0 # probability of zeroing an activation; 0 for pretraining
 bias = False # biases in the Linear and LayerNorm layers, as GPT-2 has
 embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' (frozen ablations)
 glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
-wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd) rows of norm ~1 like the frozen ones | 'gpt2' N(0, 0.02^2)
+wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 | 'gpt2' N(0, 0.02^2), as GPT-2
 embedding_seed = 42 # 'random' only: its matrix has its own seed, so the model seed does not change it
 # adamw optimizer
 learning_rate = 1e-3 # max learning rate
 max_iters = 1000 # total number of optimizer steps
-weight_decay = 1e-1
-beta1 = 0.9
-beta2 = 0.95
+weight_decay = 1e-1 # AdamW's decoupled decay of the 2D weights (not biases, norms, or the embedding)
+beta1 = 0.9 # AdamW's first-moment decay
+beta2 = 0.95 # AdamW's second-moment decay
 grad_clip = 1.0 # clip gradients at this norm, or disable if == 0.0
 # learning rate schedule: depends on these, never on max_iters, so a run can be stopped and extended
 decay_lr = True # False: learning_rate throughout
@@ -81,14 +87,16 @@ lr_decay_iters = 1000 # cosine decay reaches min_lr here; should be ~= max_iters
 min_lr = 1e-4 # minimum learning rate, ~= learning_rate/10 per Chinchilla
 # system
 device = 'cuda' if torch.cuda.is_available() else 'cpu' # 'cpu', 'cuda', 'cuda:0', 'mps'
-dtype = 'auto' # 'auto' (bfloat16 where the GPU or CPU has it natively, else float32), 'float32', 'bfloat16', 'float16'
+dtype = 'auto' # 'auto' (bfloat16 where native, else float32) | 'float32' | 'bfloat16' | 'float16'
 compile = torch.cuda.is_available() # torch.compile the model (needs a C++ compiler on CPU)
 backend = 'nccl' if torch.cuda.is_available() else 'gloo' # DDP backend
 seed = 1337 # model init, data order and dropout all derive from it
 # -----------------------------------------------------------------------------
-config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
+config_keys = [k for k, v in globals().items()
+               if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
 _config = {k: globals()[k] for k in config_keys}
-configure(_config, sys.argv[1:]) # overrides from the command line or a config file
+# overrides from the command line or a config file; --help prints the keys above with their comments
+configure(_config, sys.argv[1:], source=__file__)
 globals().update(_config)
 config = {k: globals()[k] for k in config_keys} # the final config: logged and stored in the checkpoint
 # -----------------------------------------------------------------------------
@@ -110,8 +118,9 @@ if ddp:
     master_process = ddp_rank == 0 # rank 0 alone prints, logs and writes checkpoints
     # gradient_accumulation_steps counts micro-steps over all processes together: each does its share
     if gradient_accumulation_steps % ddp_world_size != 0:
+        fit = ddp_world_size * max(1, gradient_accumulation_steps // ddp_world_size)
         fail(f"gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of the "
-             f"{ddp_world_size} processes: set it to {ddp_world_size * max(1, gradient_accumulation_steps // ddp_world_size)}")
+             f"{ddp_world_size} processes: set it to {fit}")
     gradient_accumulation_steps //= ddp_world_size
 else:
     # one process, on one CPU or GPU
@@ -130,13 +139,14 @@ if dtype not in ('auto', 'float32', 'bfloat16', 'float16'):
     fail(f"dtype={dtype!r}: use 'auto', 'float32', 'bfloat16' or 'float16'")
 if dtype == 'float16' and device_type == 'cpu':
     fail("dtype='float16' needs a GPU: on CPU use 'bfloat16' or 'float32'")
-# mixed precision on CPU too, where the CPU multiplies bfloat16 natively (AVX512-BF16, AMX, Arm bf16): ~1.3x
-# the tokens/s of float32 on config/cpu.py. 'auto' is resolved once here, and the checkpoint keeps the result
+# mixed precision on CPU too, where it multiplies bfloat16 natively (AVX512-BF16, AMX, Arm bf16): faster
+# than float32 there. 'auto' is resolved once here, and the checkpoint keeps the result
 dtype, why = resolve_dtype(dtype, device_type)
 config['dtype'] = dtype
 ctx = autocast(dtype, device_type)
 if master_process:
-    print(f"precision on {device_type}: " + ('float32' if dtype == 'float32' else f"{dtype} autocast, float32 weights") + f" ({why})")
+    precision = 'float32' if dtype == 'float32' else f"{dtype} autocast, float32 weights"
+    print(f"precision on {device_type}: {precision} ({why})")
 
 # -----------------------------------------------------------------------------
 # data: shards from prepare.py. Every micro-batch is drawn from its own generator seeded by
@@ -146,17 +156,21 @@ data_dir = os.path.join('data', dataset)
 try:
     meta = load_meta(data_dir)
     tok = dataset_tokenizer(data_dir)
-    shards = {s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]] for s in ('train', 'val')}
+    shards = {s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]]
+              for s in ('train', 'val')}
 except (FileNotFoundError, ValueError) as e:
     fail(e)
-token_bytes = torch.from_numpy(np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)).to(device)
+# the UTF-8 bytes each token id stands for, 0 for specials: what turns nats per token into bits per byte
+token_bytes = np.load(os.path.join(data_dir, meta['token_bytes']))
+token_bytes = torch.from_numpy(token_bytes.astype(np.int64)).to(device)
 for s in ('train', 'val'):
     if not any(len(a) > block_size for a in shards[s]):
-        fail(f"the {s} split of {data_dir} has no shard longer than block_size={block_size}: lower block_size or prepare more text")
+        fail(f"the {s} split of {data_dir} has no shard longer than block_size={block_size}: "
+             "lower block_size or prepare more text")
 
 def sample_windows(split, rng, n):
     """n windows of block_size + 1 tokens at random places of a split, as (x, y) on the device. The rule
-    itself is util.draw_windows, so that rarity.py can replay exactly the tokens a run trained on"""
+    itself is util.draw_windows, so that experiments/rarity.py can replay exactly the tokens a run saw"""
     data = torch.from_numpy(draw_windows(shards[split], block_size, rng, n).astype(np.int64))
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     if device_type == 'cuda':
@@ -167,9 +181,10 @@ def sample_windows(split, rng, n):
 def get_batch(it, micro_step):
     return sample_windows('train', np.random.default_rng([seed, it, micro_step, ddp_rank]), batch_size)
 
-# the same eval_iters val batches at every evaluation and for every seed (runs compare), split among the processes
+# the same eval_iters val batches at every evaluation and for every seed (runs compare), split by rank
 val_rng = np.random.default_rng(2**31 - 1)
-val_batches = [sample_windows('val', val_rng, batch_size) for _ in range(eval_iters)][ddp_rank::ddp_world_size]
+val_batches = [sample_windows('val', val_rng, batch_size) for _ in range(eval_iters)]
+val_batches = val_batches[ddp_rank::ddp_world_size]
 
 def unigram_bpb():
     """bits per byte of the best context-free model: the entropy of the train split's token
@@ -192,18 +207,14 @@ if init_from == 'scratch':
     print("Initializing a new model from scratch")
     wte = None
     if embedding == 'glyph':
-        import glyphs
-        import PIL
         # rank 0 renders (or reads its cache); the others receive the matrix below
         if master_process:
             try:
                 t0 = time.time()
                 wte = torch.from_numpy(glyphs.glyph_embeddings(tok, n_embd, glyph_recipe))
-                fonts = [f for f in glyphs.find_font() if f]
+                provenance.update(glyphs.provenance(tok, n_embd, glyph_recipe))
             except (FileNotFoundError, ValueError) as e:
                 fail(e)
-            provenance.update(glyph_key=glyphs.glyph_key(tok, n_embd, glyph_recipe), pillow=PIL.__version__,
-                              fonts={os.path.basename(f): glyphs.file_sha256(f) for f in fonts})
             print(f"glyph embedding ({glyph_recipe} recipe) ready in {time.time() - t0:.1f}s")
         else:
             wte = torch.zeros(tok.vocab_size, n_embd)
@@ -217,32 +228,29 @@ elif init_from == 'grow':
         model, model_args, stages = grow_model(grow_from, model_args, tok.hash, seed)
     except (FileNotFoundError, ValueError) as e:
         fail(e)
-    print(f"growing {grow_from}: {n_layer - stages[-1]['layers']} frozen layers and {stages[-1]['layers']} new ones")
+    new_layers = stages[-1]['layers']
+    print(f"growing {grow_from}: {n_layer - new_layers} frozen layers and {new_layers} new ones")
 elif init_from == 'resume':
     print(f"Resuming training from {out_dir}")
-    if not os.path.exists(ckpt_path):
-        fail(f"no checkpoint at {ckpt_path} to resume from: train with --init_from=scratch first, or set --out_dir")
-    checkpoint = torch.load(ckpt_path, map_location='cpu', weights_only=True)
-    if checkpoint['tokenizer_hash'] != tok.hash:
-        fail(f"{ckpt_path} was trained on a tokenizer with hash {checkpoint['tokenizer_hash'][:16]}, but {data_dir} "
-             f"was prepared with {tok.hash[:16]}: resume on the dataset it was trained on")
-    # the shape of the model must be the checkpoint's; everything else may be overridden
-    model_args = checkpoint['model_args']
-    model = GPT(GPTConfig(**model_args))
-    model.load_state_dict(checkpoint['model'])
-    iter_num = checkpoint['iter_num']
-    provenance, stages = checkpoint['provenance'], checkpoint.get('stages')
-    if n_layer != model_args['n_layer']:
-        fail(f"n_layer={n_layer} differs from {ckpt_path}'s {model_args['n_layer']}: resume with --n_layer={model_args['n_layer']}")
+    absent = (f"no checkpoint at {ckpt_path} to resume from: "
+              "train with --init_from=scratch first, or set --out_dir")
     try:
-        check_stages(stages, n_layer, ckpt_path)
-    except ValueError as e:
+        checkpoint = read_checkpoint(ckpt_path, absent)
+        if checkpoint['tokenizer_hash'] != tok.hash:
+            raise ValueError(f"{ckpt_path} was trained on a tokenizer with hash "
+                             f"{checkpoint['tokenizer_hash'][:16]}, but {data_dir} was prepared with "
+                             f"{tok.hash[:16]}: resume on the dataset it was trained on")
+        model = resume_model(checkpoint, n_layer, ckpt_path)
+    except (FileNotFoundError, ValueError) as e:
         fail(e)
-    freeze(model, stages) # a growth stage trains its own blocks only, as before the stop
+    # the shape of the model is the checkpoint's; everything else may be overridden
+    model_args, iter_num = checkpoint['model_args'], checkpoint['iter_num']
+    provenance, stages = checkpoint['provenance'], checkpoint['stages']
 else:
     fail(f"init_from={init_from!r}: use 'scratch', 'resume' or 'grow'")
 if block_size != model.config.block_size:
-    fail(f"block_size={block_size} differs from the checkpoint's {model.config.block_size}: resume with the same block_size")
+    fail(f"block_size={block_size} differs from the checkpoint's {model.config.block_size}: "
+         "resume with the same block_size")
 model.to(device)
 if master_process:
     print(describe(model))
@@ -264,15 +272,18 @@ if ddp:
     # every rank must hold the same tokenizer, and then the same frozen matrix: rank 0 built it (or
     # loaded it) and sends it once. Nodes with other shards or another Unifont cannot train apart
     if not ranks_agree(tok.hash):
-        fail(f"rank {ddp_rank}: the processes were given different tokenizers (data/{dataset} differs between "
-             f"nodes): give every node the same prepared dataset")
+        fail(f"rank {ddp_rank}: the processes were given different tokenizers (data/{dataset} differs "
+             "between nodes): give every node the same prepared dataset")
     wte_buf = model.transformer.wte.weight
     if not isinstance(wte_buf, torch.nn.Parameter):
         dist.broadcast(wte_buf.data, 0)
-    if not ranks_agree(weights_hash([wte_buf])):
-        fail(f"rank {ddp_rank}: the input embedding differs between processes after the broadcast from rank 0")
+    wte_hash = weights_hash([wte_buf])
+    if not ranks_agree(wte_hash):
+        fail(f"rank {ddp_rank}: the input embedding differs between processes "
+             "after the broadcast from rank 0")
     if master_process:
-        print(f"all {ddp_world_size} processes agree on the tokenizer and the input embedding ({weights_hash([wte_buf])[:16]})")
+        print(f"all {ddp_world_size} processes agree on the tokenizer "
+              f"and the input embedding ({wte_hash[:16]})")
 
 # loss scaling, needed by float16 only (bfloat16 has float32's range); disabled it does nothing
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
@@ -286,13 +297,13 @@ if init_from == 'resume':
 # compile the model
 if compile and device_type == 'cpu':
     # inductor writes C++ for the CPU and builds it with the system's compiler against Python's headers
-    import shutil, sysconfig
     cxx = os.environ.get('CXX') or next((c for c in ('g++', 'clang++', 'c++') if shutil.which(c)), None)
-    if not cxx or not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')):
+    python_h = os.path.join(sysconfig.get_paths()['include'], 'Python.h')
+    if not cxx or not os.path.exists(python_h):
         compile = config['compile'] = False
         if master_process:
-            print("compile=True on CPU needs a C++ compiler and Python's headers, training eager instead: `sudo apt-get "
-                  "install g++ python3-dev` (macOS: `xcode-select --install`) to compile")
+            print("compile=True on CPU needs a C++ compiler and Python's headers, training eager instead: "
+                  "`sudo apt-get install g++ python3-dev` (macOS: `xcode-select --install`) to compile")
 if compile:
     if master_process:
         print("compiling the model... (takes a ~minute)")
@@ -301,7 +312,8 @@ if compile:
 # wrap model into DDP container. broadcast_buffers=False: by default DDP re-sends every buffer on
 # every forward, which for the frozen embedding (512 MiB in config/frozen.py) is pure waste
 if ddp:
-    model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None, broadcast_buffers=False)
+    device_ids = [ddp_local_rank] if device_type == 'cuda' else None
+    model = DDP(model, device_ids=device_ids, broadcast_buffers=False)
 raw_model = model.module if ddp else model # the GPT itself, under DDP's wrapper
 raw_model = getattr(raw_model, '_orig_mod', raw_model) # and torch.compile's
 
@@ -333,9 +345,12 @@ def get_lr(it):
 
 def save_checkpoint():
     """written under a temporary name and renamed: a crash mid-write never leaves a broken ckpt.pt"""
-    stage = {**stages[-1], 'iters': iter_num, 'tokens': iter_num * tokens_per_iter} # the stage in training is the last
-    checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
-                  'iter_num': iter_num, 'config': config, 'stages': [*stages[:-1], stage], 'world_size': ddp_world_size,
+    # the stage in training is the last
+    stage = {**stages[-1], 'iters': iter_num, 'tokens': iter_num * tokens_per_iter}
+    # the layout model.read_checkpoint reads
+    checkpoint = {'model': raw_model.state_dict(), 'optimizer': optimizer.state_dict(),
+                  'model_args': model_args, 'iter_num': iter_num, 'config': config,
+                  'stages': [*stages[:-1], stage], 'world_size': ddp_world_size,
                   'tokenizer': tok.spec, 'tokenizer_hash': tok.hash,
                   'provenance': {**provenance, 'git_commit': git_commit()}}
     atomic_write(ckpt_path, lambda f: torch.save(checkpoint, f))
@@ -351,22 +366,23 @@ signal.signal(signal.SIGTERM, request_stop)
 
 # logging
 if wandb_log and master_process:
-    import wandb
+    import wandb # here, not at the top: optional (`pip install wandb`), needed only when logging to it
     wandb.init(project=wandb_project, name=wandb_run_name, config=config)
 if master_process:
     print(f"unigram baseline: {unigram_bpb():.4f} val bits per byte would be no better than this")
-gpu_peak = peak_flops(torch.cuda.get_device_name()) if device_type == 'cuda' else None # for MFU
+gpu_name = torch.cuda.get_device_name() if device_type == 'cuda' else 'cpu' # its peak, for the MFU
 
 def evaluate_and_save():
     val_loss, val_bpb = estimate_loss()
     if not math.isfinite(val_loss):
-        fail(f"val loss is {val_loss} at iter {iter_num}: training diverged; the last good checkpoint is {ckpt_path}. "
-             f"Lower learning_rate, or set grad_clip")
+        fail(f"val loss is {val_loss} at iter {iter_num}: training diverged; "
+             f"the last good checkpoint is {ckpt_path}. Lower learning_rate, or set grad_clip")
     if master_process:
         print(f"step {iter_num}: val loss {val_loss:.4f}, val bpb {val_bpb:.4f}")
+        entry = {'iter': iter_num, 'val_loss': val_loss, 'val_bpb': val_bpb, 'lr': get_lr(iter_num),
+                 'tokens': iter_num * tokens_per_iter, 'time': time.time()}
         with open(os.path.join(out_dir, 'log.jsonl'), 'a') as f:
-            f.write(json.dumps({'iter': iter_num, 'val_loss': val_loss, 'val_bpb': val_bpb, 'lr': get_lr(iter_num),
-                                'tokens': iter_num * tokens_per_iter, 'time': time.time()}) + '\n')
+            f.write(json.dumps(entry) + '\n')
         if wandb_log:
             wandb.log({'iter': iter_num, 'val/loss': val_loss, 'val/bpb': val_bpb})
         if iter_num > iter_start and not eval_only: # nothing new to save right after a resume
@@ -409,19 +425,21 @@ while True:
     # set_to_none frees the gradients' memory until the next backward
     optimizer.zero_grad(set_to_none=True)
 
-    # timing and logging. loss.item() waits for the GPU: only on log steps (and every step on CPU, where it is free)
+    # timing and logging. loss.item() waits for the GPU: on log steps only (every step on CPU: it is free)
     iter_num += 1
     if iter_num % log_interval == 0 or device_type == 'cpu':
         lossf = loss.item() * gradient_accumulation_steps
         if not math.isfinite(lossf):
-            fail(f"loss is {lossf} at iter {iter_num - 1}: training diverged; the last good checkpoint is {ckpt_path}. "
-                 f"Lower learning_rate, or set grad_clip")
+            fail(f"loss is {lossf} at iter {iter_num - 1}: training diverged; "
+                 f"the last good checkpoint is {ckpt_path}. Lower learning_rate, or set grad_clip")
     if iter_num % log_interval == 0 and master_process:
         dt = (time.time() - t0) / log_interval
         t0 = time.time()
-        mfu = f", mfu {raw_model.flops_per_token() * tokens_per_iter / dt / gpu_peak / ddp_world_size * 100:.2f}%" if gpu_peak else ""
+        mfu = raw_model.estimate_mfu(tokens_per_iter // ddp_world_size, dt, gpu_name) # one GPU's share
+        mfu_text = f", mfu {mfu * 100:.2f}%" if mfu is not None else ""
         eta = (max_iters - iter_num) * dt
-        print(f"iter {iter_num - 1}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, tok/s {tokens_per_iter / dt:,.0f}{mfu}, "
+        print(f"iter {iter_num - 1}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, "
+              f"tok/s {tokens_per_iter / dt:,.0f}{mfu_text}, "
               f"lr {lr:.2e}, eta {eta // 60:.0f}m{eta % 60:02.0f}s", flush=True)
     if ddp: # every process must stop at the same step, or the others wait forever in the next all-reduce
         flag = torch.tensor(float(stop_requested), device=device)
@@ -434,7 +452,7 @@ while True:
         break
 
 if ddp:
-    # DDP keeps the copies equal by construction; checking costs one hash per run and catches what breaks that
+    # DDP keeps the copies equal by construction; one hash per run catches whatever breaks that
     if not ranks_agree(weights_hash(raw_model.state_dict().values())):
         fail(f"rank {ddp_rank}: the model weights differ between processes at iter {iter_num}")
     if master_process:

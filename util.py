@@ -1,10 +1,11 @@
 """
-Small things several scripts need, stated once: atomic writes, the git commit, the training windows'
-sampling rule, the precision rule.
+Small things several scripts need, stated once: atomic writes, the git commit, the split rule, the
+training windows' sampling rule, the precision rule.
 """
 import os
 import re
 import subprocess
+import zlib
 from contextlib import nullcontext
 
 def atomic_write(path, write, mode='wb'):
@@ -29,6 +30,11 @@ def git_commit():
         return r.stdout.strip() if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+def in_val(utf8, val_permille):
+    """the split, one rule for every dataset (corpus.py's too): a document is in val when the crc32 of
+    its UTF-8 % 1000 < val_permille, so identical texts always land on the same side"""
+    return zlib.crc32(utf8) % 1000 < val_permille
 
 def draw_windows(arrays, block_size, rng, n):
     """n windows of block_size + 1 tokens at random places of a split's token arrays -> (n, block_size + 1)

@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-import analyze
+from experiments import analyze
 import glyphs
 import tokenizer
-from conftest import run
+from conftest import run, skip_without_font, unifont
 from model import GPT, GPTConfig
 
-try:
-    FONT = glyphs.find_font()[0]
-except FileNotFoundError:
-    FONT = None
-needs_font = pytest.mark.skipif(FONT is None, reason="GNU Unifont not installed: sudo apt-get install fonts-unifont")
+FONT = unifont()
+needs_font = skip_without_font(FONT)
 
 # Latin a, o, c and their Cyrillic twins as words of their own, beside words of two kinds in two languages
 WORDS = 'a а o о c с cat dog cow one two three кот пёс один два'.split()
@@ -121,7 +118,7 @@ def test_the_command_line(tmp_path):
     ckpts = [save(tiny(tok, e, seed), tok, tmp_path / f'{e}{seed}.pt', seed) for e in ('glyph', 'trainable') for seed in (1, 2)]
     (tmp_path / 'groups.json').write_text(json.dumps(GROUPS, ensure_ascii=False))
     # one thread: a tiny model's matmuls gain nothing from two, and lose much where other jobs hold the cores
-    r = run([*ckpts, '--groups=groups.json', '--out=res'], tmp_path, script='analyze.py', env={'OMP_NUM_THREADS': '1'})
+    r = run([*ckpts, '--groups=groups.json', '--out=res'], tmp_path, script='experiments.analyze', env={'OMP_NUM_THREADS': '1'})
     assert r.stdout.count(' s\n') >= 4 and 'glyph (2)' in r.stdout and 'trainable (2)' in r.stdout
     res = json.load(open(tmp_path / 'res' / 'analysis.json', encoding='utf-8'))
     for e in res['runs']:
@@ -143,7 +140,7 @@ def test_the_command_line(tmp_path):
     assert Image.open(tmp_path / 'res' / 'map.png').width == 2 * 640
 
 def test_bad_input_gets_one_sentence(tmp_path, tok):
-    r = run([str(tmp_path / 'missing.pt')], tmp_path, check=False, script='analyze.py')
+    r = run([str(tmp_path / 'missing.pt')], tmp_path, check=False, script='experiments.analyze')
     assert r.returncode != 0 and 'missing.pt does not exist' in r.stderr and 'Traceback' not in r.stderr
     model = tiny(tok, 'random')
     path = save(model, tok, tmp_path / 'r.pt', 1)

@@ -10,24 +10,23 @@ import numpy as np
 import pytest
 import torch
 
-import compare
-import rarity
+from experiments import rarity, stats
 from conftest import ROOT, TINY
 from model import GPT, GPTConfig
 
 def test_t_quantiles_intervals_and_seeds_needed_on_known_numbers():
     # Student's t table: t(0.975; 1, 2, 4, 9) = 12.706, 4.303, 2.776, 2.262; t(0.8; 10) = 0.879
     for p, df, want in [(0.975, 1, 12.706), (0.975, 2, 4.303), (0.975, 4, 2.776), (0.975, 9, 2.262), (0.8, 10, 0.879)]:
-        assert abs(compare.t_quantile(p, df) - want) < 1e-3, (p, df)
-    m, hw = compare.mean_ci([1.0, 2.0, 3.0]) # sd 1, n 3: 4.303 / sqrt(3)
-    assert m == 2.0 and abs(hw - 4.303 / math.sqrt(3)) < 1e-3 and compare.mean_ci([5.0]) == (5.0, None)
+        assert abs(stats.t_quantile(p, df) - want) < 1e-3, (p, df)
+    m, hw = stats.mean_ci([1.0, 2.0, 3.0]) # sd 1, n 3: 4.303 / sqrt(3)
+    assert m == 2.0 and abs(hw - 4.303 / math.sqrt(3)) < 1e-3 and stats.mean_ci([5.0]) == (5.0, None)
     # a paired t-test at alpha 0.05 and 80% power needs 10 pairs for an effect of one sd, 34 for half (G*Power's figures)
-    assert compare.seeds_needed(1.0, 1.0) == 10 and compare.seeds_needed(-0.5, 1.0) == 34
-    assert compare.seeds_needed(0.0, 1.0) is None
-    p = compare.paired({1: 2.50, 2: 2.40, 3: 2.60}, {1: 2.40, 2: 2.45, 3: 2.50, 4: 9.0}) # seed 4 has no pair
+    assert stats.seeds_needed(1.0, 1.0) == 10 and stats.seeds_needed(-0.5, 1.0) == 34
+    assert stats.seeds_needed(0.0, 1.0) is None
+    p = stats.paired({1: 2.50, 2: 2.40, 3: 2.60}, {1: 2.40, 2: 2.45, 3: 2.50, 4: 9.0}) # seed 4 has no pair
     assert p['seeds'] == [1, 2, 3] and abs(p['mean'] - 0.05) < 1e-12 and abs(p['sd'] - math.sqrt(0.0075)) < 1e-9
     assert p['words'].startswith('not resolved: no difference larger than')
-    p = compare.paired({1: 2.5, 2: 2.6, 3: 2.7}, {1: 2.0, 2: 2.1, 3: 2.19})
+    p = stats.paired({1: 2.5, 2: 2.6, 3: 2.7}, {1: 2.0, 2: 2.1, 3: 2.19})
     assert p['words'].startswith('resolved: +0.5')
 
 def test_merged_edges():

@@ -1,8 +1,11 @@
 """corpus.py's layout rule: crafted terminal layout goes, text stays; the cache follows the rule's version."""
 import json
+import os
 import random
 
 import corpus
+import glyphs
+from conftest import ROOT
 from corpus import normalize_layout
 
 def test_layout_is_normalised_and_text_kept():
@@ -43,8 +46,5 @@ def test_cache_rebuilds_when_the_layout_rule_changes(tmp_path, monkeypatch):
     assert json.load(open(path + '.json'))['layout'] == corpus.LAYOUT_VERSION
 
 def test_the_suite_keeps_its_caches_out_of_the_checkout_and_home():
-    import os
-    import glyphs
-    from conftest import ROOT
     for path in (corpus.CACHE, glyphs.cache_path('0' * 64)):
         assert not os.path.abspath(path).startswith((ROOT, os.path.expanduser('~/.cache'))), path

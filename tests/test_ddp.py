@@ -1,12 +1,11 @@
 """train.py under torchrun with 2 processes on gloo (DDP on CPU is a correctness path, not a fast one)."""
-import json
 import os
 import subprocess
 import sys
 
 import torch
 
-from conftest import ROOT, TINY, losses
+from conftest import ROOT, TINY, last_log_entry, losses
 
 def torchrun(args, cwd, check=True):
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
@@ -28,8 +27,8 @@ def test_two_ranks_agree_and_resume_exactly(work):
     sa = torch.load(work / 'ddp_full' / 'ckpt.pt', weights_only=True)
     sb = torch.load(work / 'ddp_cut' / 'ckpt.pt', weights_only=True)
     assert all(torch.equal(sa['model'][k], sb['model'][k]) for k in sa['model'])
-    last = lambda d: json.loads(open(work / d / 'log.jsonl').readlines()[-1])
-    assert last('ddp_full')['val_loss'] == last('ddp_cut')['val_loss'] # eval is all-reduced over both ranks
+    # eval is all-reduced over both ranks
+    assert last_log_entry(work / 'ddp_full')['val_loss'] == last_log_entry(work / 'ddp_cut')['val_loss']
 
 def test_ranks_with_different_tokenizers_stop_with_one_clear_error(work):
     # rank 1 reads another dataset (another tokenizer): a config file is plain Python

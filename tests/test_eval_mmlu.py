@@ -1,6 +1,7 @@
-"""eval_mmlu.py: prompt format, lm-eval's continuation split, shot dropping, the shortcut check, batched scores
-equal to a plain per-sequence reference, the paper-protocol figures; eval_data.py: every data layout and every
-bad input. The MMLU-format data here is made up (three subjects, a few questions each), never the real test set."""
+"""eval_mmlu.py on MMLU: prompt format, lm-eval's continuation split, shot dropping, the shortcut check, batched
+scores equal to a plain per-sequence reference, the paper-protocol figures; eval_data.py's MMLU: every data layout
+and every bad input. The MMLU-format data here is made up (three subjects, a few questions each), never the real
+test set."""
 import csv
 import json
 import math
@@ -16,11 +17,10 @@ from torch.nn import functional as F
 
 import eval_data
 import eval_mmlu
-import eval_tasks
 import tokenizer
 from conftest import ROOT, run
-from eval_data import LETTERS, load_mmlu
-from eval_mmlu import encode_pair, evaluate, example, header, letter_split
+from eval_data import LETTERS, example, header, load_mmlu
+from eval_mmlu import encode_pair, evaluate, letter_split
 from model import GPT, GPTConfig
 
 # subject -> (dev rows, test rows); a row is question, A, B, C, D, answer letter
@@ -104,20 +104,19 @@ def reference_scores(model, ctx, conts, block_size):
 
 def test_prompt_format_header_shots_and_answers(data_dir, compact):
     data, _ = load_mmlu(data_dir, ['world_religions'], shots=2)
-    prompts = eval_mmlu.standard_prompts(compact, data, 2, None, 10_000, False, letter_split(compact))
-    s, row, rows, k, trunc = prompts[0]
+    p = eval_mmlu.standard_prompts(compact, data, 2, None, 10_000, False, letter_split(compact))[0]
     expected = ("The following are multiple choice questions (with answers) about world religions.\n\n"
                 "Which city is holy in three religions?\nA. Paris\nB. Jerusalem\nC. Oslo\nD. Lima\nAnswer: B\n\n"
                 "What day do many rest?\nA. Sunday\nB. Monday\nC. Tuesday\nD. None\nAnswer: A\n\n"
                 "Who prays?\nA. Rocks\nB. Believers\nC. Rivers\nD. Clouds\nAnswer:")
-    assert (k, trunc) == (2, False) and len(rows) == 1
-    inp, pos, conts = rows[0]
+    assert (p.shots, p.truncated) == (2, False) and len(p.inputs) == 1
+    inp, pos, conts = p.inputs[0]
     # the shortcut row is context + the shared space; the four continuations end in the letters
     assert compact.decode(inp) == expected + ' '
     assert [compact.decode(c) for c in conts] == [' A', ' B', ' C', ' D']
     assert example('  q \n', ['1', '2', '3', '4'], 3) == "q\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer: D\n\n"
     assert header('high_school_us_history') == "The following are multiple choice questions (with answers) about high school us history.\n\n"
-    assert eval_tasks.mmlu_paper_prompt(' q', list('wxyz')) == "Question:  q\nOptions: A) w B) x C) y D) z\nAnswer:"
+    assert eval_data.mmlu_paper_prompt(' q', list('wxyz')) == "Question:  q\nOptions: A) w B) x C) y D) z\nAnswer:"
 
 def test_encode_pair_moves_trailing_whitespace_into_the_continuation(compact):
     ctx, cont = encode_pair(compact, "Answer: ", "A")
@@ -159,7 +158,8 @@ def test_batched_scores_equal_a_plain_per_sequence_reference(data_dir, compact, 
     for qb, qs, p in zip(batched['questions'], single['questions'],
                          eval_mmlu.standard_prompts(tok, data, 3, None, bs, False, letter_split(tok))):
         assert np.allclose(qb['scores'], qs['scores'], atol=1e-4, rtol=0)
-        context = header(p[0]) + ''.join(example(q, c, a) for _, q, c, a in data[p[0]]['dev'][:p[3]]) + example(p[1][1], p[1][2])
+        shots = ''.join(example(*row[1:]) for row in data[p.subject]['dev'][:p.shots])
+        context = header(p.subject) + shots + example(p.row[1], p.row[2])
         pairs = [encode_pair(tok, context, ' ' + L) for L in LETTERS]
         ref = reference_scores(model, pairs[0][0], [c for _, c in pairs], bs)
         assert np.allclose(qb['scores'], ref, atol=1e-4, rtol=0), (which, qb['scores'], ref)
@@ -168,20 +168,20 @@ def test_batched_scores_equal_a_plain_per_sequence_reference(data_dir, compact, 
 def test_shots_dropped_from_the_end_then_truncated(data_dir, compact):
     data, _ = load_mmlu(data_dir, ['anatomy'], shots=3)
     letters = letter_split(compact)
-    prompt = lambda k, i: compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:k])
-                                         + example(*data['anatomy']['test'][i][1:3]))
+    def prompt(k, i):
+        """the tokens of test question i's prompt with the first k shots"""
+        shots = ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:k])
+        return compact.encode(header('anatomy') + shots + example(*data['anatomy']['test'][i][1:3]))
     block = len(prompt(1, 0)) + 1 # the first question fits with exactly 1 of 3 shots (+2 tokens: ' A')
     assert len(prompt(0, 3)) + 2 > block + 1 # the long one does not fit even alone
     res = evaluate(tiny_model(compact, block_size=block), compact, data, shots=3, protocol='standard', verbose=False)
     for q, p in zip(res['questions'], eval_mmlu.standard_prompts(compact, data, 3, None, block, False, letters)):
-        ctx = compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:q['shots']])
-                             + example(*data['anatomy']['test'][q['index']][1:3]))
+        ctx = prompt(q['shots'], q['index'])
         fits = len(ctx) + 2 <= block + 1
-        more = compact.encode(header('anatomy') + ''.join(example(*r[1:]) for r in data['anatomy']['dev'][:q['shots'] + 1])
-                              + example(*data['anatomy']['test'][q['index']][1:3]))
+        more = prompt(q['shots'] + 1, q['index'])
         assert q['truncated'] == (not fits) and (q['shots'] == 3 or len(more) + 2 > block + 1) # dropped no more than needed
         assert q['truncated'] == (q['shots'] == 0 and not fits)
-        assert p[2][0][0] == (ctx + letters[0])[-block:] # the first q['shots'] dev rows, in order
+        assert p.inputs[0][0] == (ctx + letters[0])[-block:] # the first q['shots'] dev rows, in order
     shots = [q['shots'] for q in res['questions']]
     st = res['summary']['standard']
     assert shots[0] == 1 and res['questions'][3]['truncated'] and shots[3] == 0
@@ -217,7 +217,9 @@ def bigram_model(tok, table):
     one-hot input tokens, lm_head holds the table"""
     V = tok.vocab_size
     model = tiny_model(tok)
-    model.hidden = lambda idx, cache=None: F.one_hot(idx, V).float() # (B, T, V)
+    def one_hot(idx, cache=None):
+        return F.one_hot(idx, V).float() # (B, T, V)
+    model.hidden = one_hot
     model.lm_head = torch.nn.Linear(V, V, bias=False)
     with torch.no_grad():
         model.lm_head.weight.copy_(table.T) # one-hot row i @ weight.T = table[i]
@@ -233,7 +235,9 @@ def test_paper_protocol_parse_rate_and_whitespace_figures(data_dir, compact):
     p = F.softmax(logits, -1)
     res = evaluate(constant_model(compact, logits), compact, data_dir, protocol='paper', verbose=False)
     r, qs = res['summary']['paper'], res['questions']
-    share = lambda *letters: np.mean([q['gold'] in letters for q in qs])
+    def share(*letters):
+        """the share of the questions whose gold letter is one of these"""
+        return np.mean([q['gold'] in letters for q in qs])
     # greedy answers the space: it spends its one token and fails every question, as in the paper
     assert r['accuracy'] == 0 and r['parse_rate'] == 0 and r['whitespace_first_share'] == 1
     assert math.isclose(r['mean_p_whitespace'], (p[space] + p[nl]).item(), rel_tol=1e-5)
@@ -382,7 +386,8 @@ def test_cli_end_to_end_and_bad_inputs(tmp_path, data_dir, compact, monkeypatch,
     res = json.loads(out.read_text())
     assert res['summary']['checkpoint']['provenance'] == {'git': 'test'} and len(res['questions']) == 6
     ref = evaluate(model, compact, data_dir, shots=2, limit=2, verbose=False)['questions'] # the flags reached evaluate
-    fields = lambda qs: [(q['subject'], q['index'], q['pred'], q['shots'], q['paper_output']) for q in qs]
+    def fields(qs):
+        return [(q['subject'], q['index'], q['pred'], q['shots'], q['paper_output']) for q in qs]
     assert fields(res['questions']) == fields(ref)
     assert np.allclose([q['scores'] for q in res['questions']], [q['scores'] for q in ref], atol=1e-5, rtol=0)
     # bad inputs end in one sentence starting 'error: ' (sys.exit prints it and returns status 1)

@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 import tokenizer
 from conftest import run
+from experiments import rarity
 from fusion import Fused, load_model
 from model import GPT, GPTConfig
 
@@ -42,8 +43,8 @@ def test_fused_log_probabilities_under_both_rules(tok):
         Fused(experts, 'max')
 
 def test_the_val_split_scores_a_fused_model_position_by_position(tok):
-    # rarity.val_nats (and so compare_fusion.py) scores a Fused through forward(idx, targets, reduction='none')
-    import rarity
+    # rarity.val_nats (and so experiments/compare_fusion.py) scores a Fused through forward(idx, targets,
+    # reduction='none')
     experts = [expert(tok, 1), expert(tok, 2, embedding='trainable')]
     val = [torch.randint(0, tok.vocab_size, (40,), generator=torch.Generator().manual_seed(2)).numpy()]
     for rule in ('logits', 'probs'):
@@ -60,7 +61,7 @@ def test_the_val_split_scores_a_fused_model_position_by_position(tok):
 def test_the_experiment_refuses_bad_arguments(tmp_path):
     for args, msg in [(['--languages', 'ru'], 'name two different languages'), (['--languages', 'ru,fr'], 'name two'),
                       (['--arms', 'glyph,nope'], 'arms from'), (['--n_layer', '2'], 'train.py overrides are --key=value')]:
-        r = run(args, tmp_path, check=False, script='compare_fusion.py')
+        r = run(args, tmp_path, check=False, script='experiments.compare_fusion')
         assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
 
 def test_generation_with_one_cache_per_expert_equals_no_cache(tok):

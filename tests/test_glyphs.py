@@ -10,17 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 import glyphs
 import glyphs_report
+from conftest import ROOT, skip_without_font, unifont
 from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, load_tokenizer
 
-try:
-    FONT = glyphs.find_font()[0]
-except FileNotFoundError:
-    FONT = None
-pytestmark = pytest.mark.skipif(FONT is None, reason="GNU Unifont not installed: sudo apt-get install fonts-unifont")
+FONT = unifont()
+pytestmark = skip_without_font(FONT)
 
 class ListTok:
     """the tokenizer interface glyphs.py uses, over a list of strings"""
@@ -137,7 +133,7 @@ def test_cache_key_mismatch_rebuilds(tmp_path, monkeypatch):
 def test_invisible_bytes_specials_distinct(mixed):
     tok, X = mixed
     rows = {X[i].tobytes(): i for i in range(tok.vocab_size) if tok.kinds[i] != KIND_PLACEHOLDER}
-    r = glyphs_report.collision_report(tok, X)
+    r = glyphs_report.collision_report(*glyphs.token_texts(tok), X)
     assert r['invisible_special_shared'] == 0
     for i, t in enumerate(tok.texts):
         if tok.kinds[i] in (KIND_BYTE, KIND_SPECIAL) or t in INVISIBLE:
@@ -225,7 +221,7 @@ def test_paper_transform_is_fixed():
 
 def test_collision_report_homoglyphs(mixed):
     tok, X = mixed
-    r = glyphs_report.collision_report(tok, X)
+    r = glyphs_report.collision_report(*glyphs.token_texts(tok), X)
     assert r['ids'] == tok.vocab_size and r['largest'] == 100 # the blank placeholders
     a = [tok.texts.index(c) for c in 'A\u0410\u0391'] # Latin A, Cyrillic A, Greek Alpha: one Unifont glyph
     assert sorted(a) in [sorted(g) for g in r['examples']]
@@ -241,7 +237,7 @@ def unicode32():
 
 def test_unicode_tokenizer_end_to_end(unicode32):
     tok, X, emb, rank = unicode32
-    r = glyphs_report.collision_report(tok, X)
+    r = glyphs_report.collision_report(*glyphs.token_texts(tok), X)
     assert r['invisible_special_shared'] == 0 and r['largest'] == int((tok.kinds == KIND_PLACEHOLDER).sum())
     assert r['ids_in_groups'] < 0.025 * tok.vocab_size # homoglyphs only
     assert emb.shape == (65536, 32) and rank == 256 # one character: a 16x16 bitmap at 2x
@@ -271,28 +267,28 @@ def test_any_caller_no_main_guard(tmp_path, unicode32):
 
 def test_command_line(tmp_path, monkeypatch, capsys):
     tok = ListTok(list('Helo, wrd\n') + ['\u0410', 'A'])
-    monkeypatch.setattr(glyphs_report, 'load_tokenizer', lambda spec: tok)
+    monkeypatch.setattr(glyphs, 'load_tokenizer', lambda spec: tok)
     monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'cache'))
-    glyphs_report.main(['--n_embd', '16', '--preview', 'Hello', '--png', str(tmp_path / 'p.png'),
-                        '--out', str(tmp_path / 'wte.npy')])
+    glyphs.main(['--n_embd', '16', '--preview', 'Hello', '--png', str(tmp_path / 'p.png'),
+                 '--out', str(tmp_path / 'wte.npy')])
     out = capsys.readouterr().out
     assert 'glyph embedding list x 16 (default): (12, 16)' in out and "'\u0410' U+0410 = 'A' U+0041" in out
     assert "'H' U+0048 " in out and Image.open(tmp_path / 'p.png').size[1] == 5 * (32 + 40)
     monkeypatch.setattr(glyphs, 'build', None) # the command wrote the cache, and --out the same matrix
     assert (np.load(tmp_path / 'wte.npy') == glyphs.glyph_embeddings(tok, 16)).all()
     monkeypatch.undo()
-    monkeypatch.setattr(glyphs_report, 'load_tokenizer', lambda spec: tok)
+    monkeypatch.setattr(glyphs, 'load_tokenizer', lambda spec: tok)
     monkeypatch.setenv('GLYPHGPT_CACHE', str(tmp_path / 'none'))
-    glyphs_report.main(['--n_embd', '16', '--recipe', 'paper', '--no_cache', '--workers', '2']) # an old script's flag
+    glyphs.main(['--n_embd', '16', '--recipe', 'paper', '--no_cache', '--workers', '2']) # an old script's flag
     out = capsys.readouterr().out
     assert '(paper)' in out and '--workers is no longer used' in out and not os.path.exists(tmp_path / 'none')
     with pytest.raises(SystemExit, match='error: font file /nonexistent.otf does not exist'):
-        glyphs_report.main(['--n_embd', '16', '--font', '/nonexistent.otf'])
+        glyphs.main(['--n_embd', '16', '--font', '/nonexistent.otf'])
 
 def test_preview_writes_png(tmp_path, capsys):
     tok = ListTok(list('Hello, wrd\n') + ['\u0410'])
     emb = glyphs.glyph_embeddings(tok, 16, cache=False)
-    glyphs_report.preview(tok, emb, glyphs.render(tok, 16), 'Hello\n', str(tmp_path / 'p.png'), k=3)
+    glyphs_report.preview(tok, emb, glyphs.render(tok, 16), 'Hello\n', str(tmp_path / 'p.png'), FONT, k=3)
     assert Image.open(tmp_path / 'p.png').size[1] == 6 * (32 + 40)
     assert "'H' U+0048" in capsys.readouterr().out
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conftest import ROOT, TINY, losses, run
+from fusion import load_model
 from grow import check_stages, grow_model
 from model import GPT, GPTConfig
 
@@ -40,12 +41,10 @@ def test_a_growth_stage_keeps_old_blocks_and_records_itself(work, stage1):
     # the grown model samples, and fuses with its source (another depth: allowed)
     r = run([str(work / 'grow_s2' / 'ckpt.pt'), '--start=the cat', '--num_samples=1', '--max_new_tokens=5'], work, script='sample.py')
     assert 'the cat' in r.stdout
-    from fusion import load_model
     fused, _ = load_model([str(stage1), str(work / 'grow_s2' / 'ckpt.pt')])
     assert [e['n_layer'] for e in fused.checkpoint['experts']] == [1, 2]
 
 def test_new_blocks_start_as_in_a_fresh_deeper_model(work, stage1):
-    from tokenizer import load_tokenizer
     src = torch.load(stage1, weights_only=True)
     model, args, stages = grow_model(str(stage1), grow_args(stage1, n_layer=3), src['tokenizer_hash'], seed=7)
     torch.manual_seed(7)
@@ -108,5 +107,5 @@ def test_growth_under_two_rank_ddp_keeps_old_blocks(work, stage1):
 def test_the_experiment_refuses_bad_arguments(tmp_path):
     for args, msg in [(['--stages', '4'], 'at least two stages'), (['--stages', '2,x'], 'at least two stages'),
                       (['--max_iters', '301'], 'does not split evenly'), (['--arms', 'nope'], 'arms from')]:
-        r = run(args, tmp_path, check=False, script='compare_growth.py')
+        r = run(args, tmp_path, check=False, script='experiments.compare_growth')
         assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)

@@ -5,13 +5,18 @@ when ../shared is absent); the pipeline (prepare, bits per byte on true bytes, t
 matrix over bvv241-2-3 against a transcription of the reference notebook."""
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
 import torch
 import pytest
 
+import glyphs
 from conftest import ROOT, TINY, run
+from experiments import rarity
+from model import GPT, GPTConfig
+from prepare import load_meta, read_shard
 from tokenizer import KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, load_tokenizer
 
 REF = os.path.join(os.path.dirname(ROOT), 'shared', 'ref')
@@ -20,7 +25,7 @@ REF = os.path.join(os.path.dirname(ROOT), 'shared', 'ref')
 def small(tmp_path_factory):
     """ids: a b c d ' ' -> 0-4, 'ab' 5, 'bc' 6, specials 7-10, a placeholder 11, an n-gram no merge makes 12.
     Merges (b, c) before (a, b), while 'ab' has the smaller id"""
-    from tokenizers import Tokenizer, decoders, models
+    from tokenizers import Tokenizer, decoders, models # here: the optional library, as hf_tokenizer.py imports it
     vocab = {'a': 0, 'b': 1, 'c': 2, 'd': 3, ' ': 4, 'ab': 5, 'bc': 6, '<pad>': 7, '<s>': 8, '</s>': 9, '<unk>': 10,
              '<unused_11>': 11, 'cd': 12}
     t = Tokenizer(models.BPE(vocab=vocab, merges=[('b', 'c'), ('a', 'b')], unk_token='<unk>'))
@@ -66,15 +71,12 @@ def test_unsupported_files_and_a_missing_library(small, tmp_path, monkeypatch):
         load_tokenizer(small)
 
 def test_prepare_train_sample_on_true_bytes(small, tmp_path):
-    import rarity
-    from model import GPT, GPTConfig
     docs = ['abc ab d\U0001F600', 'ab ab c\ue000', 'cd ab', 'bc a</s>b'] * 40 # <unk>: 4 and 3 bytes
     (tmp_path / 'in.jsonl').write_text(''.join(json.dumps({'text': t}) + '\n' for t in docs))
     run(['--name=hf', f'--input={tmp_path / "in.jsonl"}', f'--tokenizer={small}', '--val_permille=250'], tmp_path, script='prepare.py')
     meta = json.load(open(tmp_path / 'data' / 'hf' / 'meta.json'))
     tok = load_tokenizer(str(tmp_path / 'data' / 'hf' / 'tokenizer.json'))
     assert tok.hash == meta['tokenizer_hash'] and meta['eot'] == 9
-    from prepare import read_shard
     for split in ('train', 'val'):
         shard = read_shard(str(tmp_path / 'data' / 'hf' / meta['shards'][split][0]))
         assert meta['unk']['tokens'][split] == (shard == 10).sum() > 0
@@ -117,8 +119,7 @@ def test_the_papers_tokenizers_give_the_librarys_ids(name):
     assert (tok.kinds == KIND_SPECIAL).sum() == 23
 
 def test_the_papers_matrix_over_bvv241_2_3():
-    import glyphs
-    from test_glyphs import FONT, _reference_bits
+    from test_glyphs import FONT, _reference_bits # another test module's helpers: only this test needs them
     tok = load_tokenizer(shared('bvv241-2-3.json'))
     texts, _ = glyphs.token_texts(tok)
     # in id order, every id's vocabulary string drawn literally: characters, n-grams, specials, placeholders
@@ -142,14 +143,14 @@ def test_the_papers_matrix_over_bvv241_2_3():
 
 def test_compare_runs_the_paper_exact_arm_at_equal_training_bytes(work, small):
     # data/tiny_bvv241: the same text as data/tiny, encoded with a Hugging Face tokenizer (here the small one)
-    import subprocess
-    from prepare import load_meta
     run(['--name=tiny_bvv241', f'--input={work / "tiny.txt"}', f'--tokenizer={small}', '--separator=\n\n', '--val_permille=100'],
         work, script='prepare.py')
-    args = [sys.executable, os.path.join(ROOT, 'compare.py'), '--max_iters=2', '--mmlu=absent', '--dataset=tiny', '--seeds=1',
+    compare = [sys.executable, '-m', 'experiments.compare'] # run from work/, the repository on the path
+    env = {**os.environ, 'PYTHONPATH': ROOT}
+    args = [*compare, '--max_iters=2', '--mmlu=absent', '--dataset=tiny', '--seeds=1',
             '--arms=glyph_paper,paper_exact', f'--bvv241={small}', '--out=out/exact', '--eval_interval=1',
             *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
-    r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     per_token = [(lambda m: m['bytes']['train'] / m['tokens']['train'])(load_meta(str(work / 'data' / d))) for d in ('tiny', 'tiny_bvv241')]
     steps = round(2 * per_token[0] / per_token[1])
@@ -158,5 +159,6 @@ def test_compare_runs_the_paper_exact_arm_at_equal_training_bytes(work, small):
     assert res['runs']['paper_exact_s1337']['max_iters'] == steps and 'paper_exact - glyph_paper' in res['pairs']
     ck = torch.load(work / 'out' / 'exact' / 'paper_exact_s1337' / 'ckpt.pt', weights_only=True)
     assert ck['config']['dataset'] == 'tiny_bvv241' and ck['config']['glyph_recipe'] == 'paper' and ck['tokenizer']['name'] == 'small'
-    bad = subprocess.run([*args[:2], '--arms=paper_exact', '--bvv241=missing.json', '--dataset=other'], cwd=work, capture_output=True, text=True)
+    bad = subprocess.run([*compare, '--arms=paper_exact', '--bvv241=missing.json', '--dataset=other'], cwd=work,
+                         capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and 'data/other_bvv241 is not prepared' in bad.stderr

@@ -6,8 +6,15 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
 
-from model import GPT, GPTConfig, KVCache, apply_rotary
+import chunked_loss
+import model as model_py
+from chunked_loss import chunked_cross_entropy
+from model import (GPT, GPTConfig, KVCache, apply_rotary, load_checkpoint, model_from_checkpoint, peak_flops,
+                   read_checkpoint)
+from tokenizer import load_tokenizer
 
 V, C = 512, 64
 
@@ -156,8 +163,6 @@ def test_param_count_excludes_the_input_embedding():
 def test_flops_per_token_match_counted_matmuls():
     # count what forward + backward really multiply (the math attention kernel, which FlopCounterMode sees,
     # computes the full T x T scores as the PaLM formula assumes); layer norms and the lookup are not matmuls
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
     for embedding in ('trainable', 'glyph'):
         model = GPT(tiny(embedding), wte=glyph_like() if embedding == 'glyph' else None)
         x, y = batch()
@@ -185,8 +190,6 @@ def test_rotary_scores_depend_on_distance_only():
     assert abs(score(5, 3) - score(5, 4)) > 1e-3 # and it does depend on the distance
 
 def test_chunked_loss_and_every_gradient_equal_the_plain_head(monkeypatch):
-    import chunked_loss
-    import model as model_py
     x, y = batch(B=3)
     y[0, ::3] = -1 # ignored targets
     grads, losses = {}, {}
@@ -209,7 +212,6 @@ def test_chunked_loss_and_every_gradient_equal_the_plain_head(monkeypatch):
 
 def test_chunked_loss_under_bfloat16_autocast_on_cpu(monkeypatch):
     # matmuls in bfloat16, the log-sum-exp in float32: near the float32 loss, and chunked == plain
-    import model as model_py
     x, y = batch()
     torch.manual_seed(0)
     model = GPT(tiny('trainable'))
@@ -224,7 +226,6 @@ def test_chunked_loss_under_bfloat16_autocast_on_cpu(monkeypatch):
     assert all(p.grad.dtype == p.dtype == torch.float32 and p.grad.isfinite().all() for p in model.parameters())
 
 def test_chunked_loss_without_gradients_is_the_mean_of_the_nats():
-    from chunked_loss import chunked_cross_entropy
     h, w = torch.randn(50, C), torch.randn(V, C) / 8
     t = torch.randint(0, V, (50,))
     ref = F.cross_entropy(h @ w.t(), t, reduction='none')
@@ -284,9 +285,32 @@ def test_non_embedding_weights_do_not_depend_on_the_embedding_mode():
         assert all(torch.equal(state[k], states['glyph'][k]) for k in state), embedding
 
 def test_load_checkpoint_errors(tmp_path):
-    from model import load_checkpoint
     with pytest.raises(FileNotFoundError, match="does not exist: train one"):
         load_checkpoint(str(tmp_path / 'nope.pt'))
     torch.save({'model': {}}, tmp_path / 'foreign.pt')
     with pytest.raises(ValueError, match="no tokenizer or model record"):
         load_checkpoint(str(tmp_path / 'foreign.pt'))
+
+def test_mfu_is_the_share_of_the_gpus_peak():
+    model = GPT(tiny('trainable'))
+    assert peak_flops('NVIDIA H100 80GB HBM3') == 989e12 and peak_flops('cpu') is None
+    mfu = model.estimate_mfu(10_000, 0.5, 'NVIDIA A100-SXM4-40GB') # 20,000 tokens/s
+    assert mfu == pytest.approx(model.flops_per_token() * 20_000 / 312e12, rel=1e-12)
+    assert model.estimate_mfu(10_000, 0.5, 'cpu') is None # no peak to divide by
+
+def test_every_reader_of_a_checkpoint_loads_the_same_model(tmp_path):
+    # the layout train.py writes, read back by load_checkpoint (sample, eval) and by resume (train.py)
+    tok = load_tokenizer('unicode')
+    args = dict(block_size=16, vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=16, embedding='binary')
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(**args))
+    ckpt = {'model': model.state_dict(), 'model_args': args, 'iter_num': 3, 'config': {'dtype': 'float32'},
+            'tokenizer': tok.spec, 'tokenizer_hash': tok.hash, 'provenance': {}}
+    torch.save(ckpt, tmp_path / 'ckpt.pt')
+    loaded, tok2 = load_checkpoint(str(tmp_path / 'ckpt.pt'))
+    resumed = model_from_checkpoint(read_checkpoint(str(tmp_path / 'ckpt.pt')))
+    assert tok2.hash == tok.hash and loaded.checkpoint['iter_num'] == 3 and not loaded.training
+    for m in (loaded, resumed):
+        assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), model.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match='^no ckpt here: run the first stage$'):
+        read_checkpoint(str(tmp_path / 'nope.pt'), 'no ckpt here: run the first stage')

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import plots
+from experiments import plots
 
 def count(path, color, tol=0):
     """pixels of the PNG at path within tol of color in every channel"""

@@ -1,5 +1,5 @@
 """prepare.py: shard headers, dtype, document separators, the split, token bytes, streaming, bad input;
-prepare_parallel.py: the same shards as prepare.py's plain path."""
+corpus.py's readers of its input; prepare_parallel.py: the same shards as prepare.py's plain path."""
 import importlib.util
 import json
 import os
@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
+import corpus
 import prepare
 import prepare_parallel
 import tokenizer
@@ -29,7 +30,7 @@ def compact():
     return load_tokenizer(tokenizer.train(DOCS, 512, 'compact', verbose=False))
 
 def pairs(docs, val_permille=5, stats=None):
-    return prepare.split_docs(iter(docs), val_permille, stats or prepare.new_stats())
+    return corpus.split_docs(iter(docs), val_permille, stats or corpus.new_stats())
 
 def docs_of(tokens, tok):
     """a shard's tokens -> its documents: every document ends with eot"""
@@ -154,9 +155,9 @@ def test_streaming_records_with_budget(tmp_path, uni):
             if i % 10 == 0:
                 yield {'id': i, 'content': 'no text field'}
             i += 1
-    stats = prepare.new_stats()
-    docs = prepare.records_to_docs(stream(), 'text', stats)
-    meta = prepare.prepare(prepare.split_docs(docs, 5, stats), str(tmp_path), uni, max_tokens=5000, stats=stats, verbose=False)
+    stats = corpus.new_stats()
+    docs = corpus.records_to_docs(stream(), 'text', stats)
+    meta = prepare.prepare(corpus.split_docs(docs, 5, stats), str(tmp_path), uni, max_tokens=5000, stats=stats, verbose=False)
     total = meta['tokens']['train'] + meta['tokens']['val']
     assert 5000 <= total < 5000 + len(uni.encode(DOCS[0])) + 10 # stops at the document that reaches the budget
     assert meta['skipped']['missing_field'] == stats['missing_field'] > 0
@@ -175,16 +176,16 @@ def test_file_ranges_cut_where_split_does(tmp_path):
             size = int(rng.integers(1, 40))
             ranges = prepare_parallel.file_ranges(path, sep, size)
             assert ranges[0][1] == 0 and ranges[-1][2] == len(text.encode())
-            docs = [d for _, a, b in ranges for d in prepare.read_file(path, None, sep, prepare.new_stats(), a, b)]
+            docs = [d for _, a, b in ranges for d in corpus.read_file(path, None, sep, corpus.new_stats(), a, b)]
             assert docs == text.split(sep), (sep, text, size, ranges)
 
 def test_plain_txt_fast_path_equals_split_docs(uni):
-    files = prepare.Files(['unused'], '\n%\n', None, 300)
+    files = corpus.Files(['unused'], '\n%\n', None, 300)
     docs = ['plain', '', '  indented', '\u3000\u2003', '\x1c ', '「quote」', 'Ж', ' \t', 'x' * 100, '\n'] + DOCS
-    fast, slow = prepare.new_stats(), prepare.new_stats()
+    fast, slow = corpus.new_stats(), corpus.new_stats()
     is_val, nbytes, text = prepare_parallel.plain_txt('\n%\n'.join(docs).encode(), files, fast)
-    want = list(prepare.split_docs(docs, 300, slow))
-    want_val, want_bytes, _ = prepare.encode_pairs(want, uni)
+    want = list(corpus.split_docs(docs, 300, slow))
+    want_val, want_bytes, _ = corpus.encode_pairs(want, uni)
     assert (is_val, nbytes) == (want_val.tolist(), want_bytes.tolist())
     assert fast['empty'] == slow['empty'] == 5 and any(is_val) and not all(is_val)
     assert text == ''.join(t + '<|endoftext|>' for _, t in want)
@@ -204,13 +205,13 @@ def test_workers_write_the_plain_paths_shards(tmp_path, uni, monkeypatch, sep):
     (tmp_path / 'in' / 'b.jsonl').write_bytes('\n'.join(lines).encode() + b'\n\xff\n')
     for i, d in enumerate(DOCS[50:]): # one document per file, one of them empty
         (tmp_path / 'in' / f'c{i}.txt').write_text(d if i else '')
-    files = prepare.Files(prepare.input_files([str(tmp_path / 'in')]), sep, 'text', 300)
+    files = corpus.Files(corpus.input_files([str(tmp_path / 'in')]), sep, 'text', 300)
     assert len(list(prepare_parallel.file_tasks(files))) > 10
     plain = prepare.prepare(files, str(tmp_path / 'plain'), uni, verbose=False, parallel=False)
     assert plain['skipped'] == dict(bad_json=2, missing_field=1, replaced_bytes=4 + 1, empty=4 + 1 + 1)
     for workers, thread_cores in [('threads', 64), ('processes', 0)]: # os.cpu_count() decides between them
         monkeypatch.setattr(prepare_parallel, 'THREAD_CORES', thread_cores)
-        stats = prepare.new_stats()
+        stats = corpus.new_stats()
         fast = prepare.prepare(files, str(tmp_path / workers), uni, stats=stats, verbose=False)
         for k in ('tokens', 'documents', 'bytes', 'skipped', 'shards'):
             assert plain[k] == fast[k], (workers, k)
@@ -240,28 +241,28 @@ def test_workers_on_a_stream_write_the_plain_paths_shards(tmp_path, uni, monkeyp
 def test_hf_without_datasets_or_offline(monkeypatch):
     monkeypatch.setitem(sys.modules, 'datasets', None)
     with pytest.raises(RuntimeError, match='pip install datasets'):
-        next(prepare.hf_records('HuggingFaceFW/fineweb-edu', 'sample-10BT'))
+        next(corpus.hf_records('HuggingFaceFW/fineweb-edu', 'sample-10BT'))
     def load_dataset(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'HuggingFaceFW/fineweb-edu' on the Hub")
     monkeypatch.setitem(sys.modules, 'datasets', types.SimpleNamespace(load_dataset=load_dataset))
     with pytest.raises(RuntimeError, match='offline.*--input'):
-        next(prepare.hf_records('HuggingFaceFW/fineweb-edu', 'sample-10BT'))
+        next(corpus.hf_records('HuggingFaceFW/fineweb-edu', 'sample-10BT'))
 
 # -----------------------------------------------------------------------------
 # bad input
 
 def test_missing_and_empty_input(tmp_path, uni):
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        prepare.input_files([str(tmp_path / 'nope.txt')])
+        corpus.input_files([str(tmp_path / 'nope.txt')])
     with pytest.raises(FileNotFoundError, match='matches no files'):
-        prepare.input_files([str(tmp_path / '*.jsonl')])
+        corpus.input_files([str(tmp_path / '*.jsonl')])
     (tmp_path / 'empty_dir').mkdir()
     with pytest.raises(FileNotFoundError, match='holds no'):
-        prepare.input_files([str(tmp_path / 'empty_dir')])
+        corpus.input_files([str(tmp_path / 'empty_dir')])
     (tmp_path / 'empty.txt').write_text('')
     (tmp_path / 'blank.txt').write_text(' \n\n ')
-    stats = prepare.new_stats()
-    files = prepare.Files(prepare.input_files([str(tmp_path / '*.txt')]), None, 'text', 5)
+    stats = corpus.new_stats()
+    files = corpus.Files(corpus.input_files([str(tmp_path / '*.txt')]), None, 'text', 5)
     with pytest.raises(ValueError, match='holds no text.*2 empty documents'):
         prepare.prepare(files, str(tmp_path / 'out'), uni, stats=stats, verbose=False)
     assert not os.path.exists(tmp_path / 'out' / 'meta.json')
@@ -272,10 +273,10 @@ def test_one_document_is_not_enough(tmp_path, uni):
 
 def test_txt_separator_and_non_utf8(tmp_path, uni):
     (tmp_path / 'a.txt').write_bytes('first one\n%\nsecond\n%\n\n%\nthird'.encode() + b' \xff\xfe bad \xe4\xb8')
-    stats = prepare.new_stats()
-    texts = list(prepare.read_file(str(tmp_path / 'a.txt'), 'text', '\n%\n', stats))
+    stats = corpus.new_stats()
+    texts = list(corpus.read_file(str(tmp_path / 'a.txt'), 'text', '\n%\n', stats))
     assert texts == ['first one', 'second', '', 'third \ufffd\ufffd bad \ufffd'] and stats['replaced_bytes'] == 4
-    meta = prepare.prepare(prepare.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats, verbose=False)
+    meta = prepare.prepare(corpus.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats, verbose=False)
     assert meta['skipped']['replaced_bytes'] == 4 and meta['skipped']['empty'] == 1
     assert meta['documents']['train'] + meta['documents']['val'] == 3
 
@@ -283,15 +284,15 @@ def test_bad_json_lines_and_missing_field(tmp_path, uni):
     lines = [json.dumps({'text': d}) for d in DOCS[:5]] + ['{"text": "cut off', 'not json', '[1, 2]',
              json.dumps({'body': 'other field'}), json.dumps({'text': None}), '']
     (tmp_path / 'a.jsonl').write_text('\n'.join(lines) + '\n')
-    stats = prepare.new_stats()
-    texts = list(prepare.read_file(str(tmp_path / 'a.jsonl'), 'text', None, stats))
+    stats = corpus.new_stats()
+    texts = list(corpus.read_file(str(tmp_path / 'a.jsonl'), 'text', None, stats))
     assert texts == DOCS[:5]
     assert (stats['bad_json'], stats['missing_field']) == (2, 3)
-    assert '2 lines that are not JSON (skipped), 3 records without' in prepare.skipped_note(stats)
-    stats = prepare.new_stats() # the wrong field everywhere: the error names the fix
-    texts = prepare.read_file(str(tmp_path / 'a.jsonl'), 'content', None, stats)
+    assert '2 lines that are not JSON (skipped), 3 records without' in corpus.skipped_note(stats)
+    stats = corpus.new_stats() # the wrong field everywhere: the error names the fix
+    texts = corpus.read_file(str(tmp_path / 'a.jsonl'), 'content', None, stats)
     with pytest.raises(ValueError, match="holds no text.*'content' \\(skipped; see --text_field\\)"):
-        prepare.prepare(prepare.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats,
+        prepare.prepare(corpus.split_docs(texts, 5, stats), str(tmp_path / 'out'), uni, stats=stats,
                         text_field='content', verbose=False)
 
 def test_parquet_without_pyarrow(tmp_path, monkeypatch):
@@ -299,7 +300,7 @@ def test_parquet_without_pyarrow(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'pyarrow.parquet', None)
     (tmp_path / 'a.parquet').write_bytes(b'PAR1')
     with pytest.raises(RuntimeError, match='pip install pyarrow'):
-        list(prepare.read_file(str(tmp_path / 'a.parquet'), 'text', None, prepare.new_stats()))
+        list(corpus.read_file(str(tmp_path / 'a.parquet'), 'text', None, corpus.new_stats()))
 
 def test_refuses_shards_of_another_tokenizer(tmp_path, uni, compact):
     out = str(tmp_path / 'd')

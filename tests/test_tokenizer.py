@@ -1,5 +1,6 @@
-"""tokenizer.py and tokenizer_train.py: lossless round trips, layouts, fast paths equal to plain ones,
-stable hashes, the training limits, specials, bad input."""
+"""tokenizer.py, vocab.py and tokenizer_train.py: lossless round trips, layouts, fast paths equal to plain
+ones, stable hashes, the training limits, specials, bad input, the command lines."""
+import base64
 import json
 import os
 import random
@@ -225,7 +226,6 @@ def test_tiktoken_through_the_same_interface():
     assert len(set(texts)) == len(texts) # every id is drawn differently
 
 def test_tiktoken_rank_file(tmp_path):
-    import base64
     enc = tiny_tiktoken()
     path = tmp_path / 'tiny.tiktoken'
     path.write_text(''.join(f"{base64.b64encode(enc.decode_single_token_bytes(i)).decode()} {i}\n"
@@ -275,6 +275,14 @@ def test_cli_train_info_and_errors(tmp_path):
     r = run(['train', '--input', str(tmp_path / 'empty.txt'), '--vocab_size', '1000', '--out', str(tmp_path / 't.json')],
             tmp_path, check=False, script='tokenizer.py')
     assert r.returncode != 0 and 'training input is empty' in r.stderr and 'Traceback' not in r.stderr
+
+def test_tokenizer_train_py_is_the_same_command(tmp_path):
+    src = tmp_path / 'in.txt'
+    src.write_text(TEXT)
+    args = ['--input', str(src), '--vocab_size', '700', '--out']
+    run([*args, str(tmp_path / 'a.json')], tmp_path, script='tokenizer_train.py')
+    run(['train', *args, str(tmp_path / 'b.json')], tmp_path, script='tokenizer.py')
+    assert (tmp_path / 'a.json').read_bytes() == (tmp_path / 'b.json').read_bytes()
 
 def test_encode_flat_puts_eot_after_each_document(trained, unicode_tok):
     docs = [TEXT[:50], '', 'a<|endoftext|>b', TEXT[50:400], '\ud800x']

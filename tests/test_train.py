@@ -1,4 +1,5 @@
-"""train.py and sample.py end to end on a tiny dataset: learning, exact resume, SIGTERM, bad config."""
+"""train.py and sample.py end to end on a tiny dataset: learning, exact resume, SIGTERM, bad config, help."""
+import functools
 import json
 import os
 import re
@@ -6,11 +7,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
 
-from conftest import ROOT, TINY, losses, run
+import util
+from configurator import configure, read_globals
+from conftest import ROOT, TINY, last_log_entry, losses, run, train_defaults
+from model import load_checkpoint
+from util import inference_dtype, native_bf16, resolve_dtype
 
 def test_tiny_run_lowers_the_loss_and_samples(work):
     r = run(['--dataset=tiny', '--out_dir=out_learn', '--max_iters=40', '--eval_interval=20', *TINY], work)
@@ -26,7 +32,6 @@ def test_tiny_run_lowers_the_loss_and_samples(work):
     assert len(samples) == 3 and all(s.strip().startswith('the cat') for s in samples[:2])
 
 def test_glyph_buffer_survives_training_bit_for_bit(work):
-    from model import load_checkpoint
     run(['--dataset=tiny', '--out_dir=out_g0', '--max_iters=1', *TINY], work)
     run(['--dataset=tiny', '--out_dir=out_g5', '--max_iters=5', *TINY], work)
     m0, _ = load_checkpoint(str(work / 'out_g0' / 'ckpt.pt'))
@@ -49,9 +54,10 @@ def test_exact_resume(work, dtype):
     sb = torch.load(work / f'out_cut_{dtype}' / 'ckpt.pt', weights_only=True)
     assert all(torch.equal(sa['model'][k], sb['model'][k]) for k in sa['model']) # bit for bit
     assert all(v.dtype == torch.float32 for v in sa['model'].values()) # weights stay float32 under autocast
-    last = lambda d: json.loads(open(work / d / 'log.jsonl').readlines()[-1])
-    assert last(f'out_full_{dtype}')['val_loss'] == last(f'out_cut_{dtype}')['val_loss']
-    assert last(f'out_full_{dtype}')['val_loss'] < json.loads(open(work / f'out_full_{dtype}' / 'log.jsonl').readline())['val_loss']
+    final = last_log_entry(work / f'out_full_{dtype}')['val_loss']
+    assert final == last_log_entry(work / f'out_cut_{dtype}')['val_loss']
+    with open(work / f'out_full_{dtype}' / 'log.jsonl') as f:
+        assert final < json.loads(f.readline())['val_loss']
 
 def test_compiled_training_on_cpu_matches_eager(work):
     # torch.compile on CPU: inductor's C++ kernels give the eager losses up to float rounding
@@ -69,7 +75,6 @@ def test_compiled_training_on_cpu_matches_eager(work):
     assert torch.load(work / 'out_nocxx' / 'ckpt.pt', weights_only=True)['config']['compile'] is False
 
 def test_sigterm_writes_a_loadable_checkpoint(work):
-    from model import load_checkpoint
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'train.py'), '--dataset=tiny', '--out_dir=out_term',
                           '--max_iters=100000', '--eval_interval=100000', *TINY], cwd=work,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -92,7 +97,6 @@ def test_diverging_loss_stops_and_keeps_the_last_checkpoint(work):
     assert (work / 'out_nan' / 'ckpt.pt').read_bytes() == before # untouched: nothing new was saved
 
 def test_bad_config_is_one_clear_error(work, capsys):
-    from configurator import configure
     for argv, message in [(['--nope=1'], "unknown config key 'nope'"), (['--batch_size=abc'], 'batch_size is a int'),
                           (['config/missing.py'], 'config file config/missing.py not found')]:
         with pytest.raises(SystemExit, match=re.escape(message)):
@@ -110,18 +114,7 @@ def test_shard_of_another_tokenizer_is_refused(work):
     assert r.returncode != 0 and 'tokenizer' in r.stderr and 'Traceback' not in r.stderr
 
 def test_every_config_file_sets_only_known_keys_of_the_right_type():
-    import ast
-    from configurator import configure
-    tree = ast.parse(open(os.path.join(ROOT, 'train.py')).read())
-    defaults = {}
-    for node in tree.body: # the module-level config globals, up to where train.py collects them
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id == 'config_keys':
-                break
-            try:
-                defaults[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError: # computed from torch.cuda (device, dtype, compile, backend)
-                defaults[node.targets[0].id] = {'compile': False}.get(node.targets[0].id, 'x')
+    defaults = train_defaults()
     cwd = os.getcwd()
     os.chdir(ROOT) # the twins exec config/frozen.py by its relative path, as train.py runs them
     try:
@@ -139,16 +132,54 @@ def test_every_config_file_sets_only_known_keys_of_the_right_type():
     finally:
         os.chdir(cwd)
 
+FIXED_SOURCE = """import os
+# -----------------------------------------------------------------------------
+# data
+batch = 8 # sequences per step
+name = 'x'
+# model
+wide = os.cpu_count() # computed when the script starts
+config_keys = []
+late = 1 # below config_keys: not a config key
+"""
+
+def test_help_reads_the_globals_and_their_comments(tmp_path, capsys):
+    (tmp_path / 'script.py').write_text(FIXED_SOURCE)
+    assert read_globals(str(tmp_path / 'script.py')) == [
+        ('batch', '8', 'sequences per step', 'data'), ('name', "'x'", '', 'data'),
+        ('wide', 'os.cpu_count()', 'computed when the script starts', 'model')]
+    config = {'batch': 8, 'name': 'x', 'wide': 4}
+    with pytest.raises(SystemExit) as e:
+        configure(config, ['--batch=16', '-h', '--nope=1'], source=str(tmp_path / 'script.py'))
+    assert e.value.code == 0 # printed, then stopped: nothing after -h is read
+    out = capsys.readouterr().out
+    assert '\n# data\n  batch = 16' in out and out.index('# data') < out.index('# model') # its value so far
+    assert re.search(r"  wide = 4 +computed when the script starts \[default: os.cpu_count\(\)\]", out)
+
+def test_train_help_prints_every_key_with_its_comment_and_exits(work):
+    keys = read_globals(os.path.join(ROOT, 'train.py'))
+    assert len(keys) == len(train_defaults()) > 30
+    for flag in ('--help', '-h'):
+        r = run([flag], work)
+        assert 'tokens per iteration' not in r.stdout # no training
+        for name, value, comment, _ in keys:
+            assert comment, f"train.py's {name} has no comment: the comments are its --help"
+            assert re.search(rf"^  {name} = .* {re.escape(comment)}", r.stdout, re.M), name
+    r = run([os.path.join(ROOT, 'config', 'cpu.py'), '--batch_size=3', '--help'], work)
+    assert "  out_dir = 'out/cpu'" in r.stdout and '  batch_size = 3 ' in r.stdout # the values so far
+
 def test_compare_runs_every_arm_and_seed_and_keeps_finished_ones(work):
-    args = [sys.executable, os.path.join(ROOT, 'compare.py'), '--max_iters=2', '--mmlu=absent', '--dataset=tiny',
+    # launched as the docs launch it, `python -m experiments.compare`, with the repository on the path
+    args = [sys.executable, '-m', 'experiments.compare', '--max_iters=2', '--mmlu=absent', '--dataset=tiny',
             '--arms=glyph,glyph_paper,trainable', '--seeds=2', '--eval_interval=1',
             *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
+    env = {**os.environ, 'PYTHONPATH': ROOT}
     # one task's data in place (made up, piqa's schema): the others are skipped, saying so
     os.makedirs(work / 'data' / 'eval', exist_ok=True)
     with open(work / 'data' / 'eval' / 'piqa.jsonl', 'w') as f:
         f.writelines(json.dumps({'goal': f'To {w} a cat,', 'sol1': 'use a mat.', 'sol2': 'sit on it.', 'label': i % 2}) + '\n'
                      for i, w in enumerate(['see', 'find', 'feed']))
-    r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert '3 arms (glyph, glyph_paper, trainable) x 2 seeds (1337, 1338) x 2 steps' in r.stdout # choices first
     assert 'MMLU skipped' in r.stdout and 'tasks piqa, first 200 questions each' in r.stdout
@@ -163,31 +194,41 @@ def test_compare_runs_every_arm_and_seed_and_keeps_finished_ones(work):
     assert abs(res['arms']['glyph']['val_bpb'][0] - sum(g) / 2) < 1e-12
     assert abs(res['pairs']['glyph - trainable']['mean'] - (g[0] - t[0] + g[1] - t[1]) / 2) < 1e-12
     assert 'paired differences' in r.stdout and (work / 'out' / 'compare_cpu_2' / 'rarity.png').exists()
-    again = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0 and again.stdout.count('trained before, kept') == 6
 
-def test_precision_rule(tmp_path):
+BF16_CPU = 'flags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n'
+PLAIN_CPU = 'flags\t\t: fpu sse2 avx2 avx512f avx512bw\n'
+
+def with_dtype(dtype):
+    """a stand-in for a loaded checkpoint's model: inference_dtype reads model.checkpoint['config']"""
+    return types.SimpleNamespace(checkpoint={'config': {'dtype': dtype}})
+
+def test_precision_rule(tmp_path, monkeypatch):
     # 'auto': bfloat16 where the CPU multiplies it natively, read from /proc/cpuinfo's flags; float32 otherwise
-    from util import inference_dtype, native_bf16, resolve_dtype
-    cases = [('flags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n', True), ('flags\t\t: fpu amx_bf16 amx_tile\n', True),
-             ('Features\t: fp asimd bf16 i8mm\n', True), ('flags\t\t: fpu sse2 avx2 avx512f avx512bw\n', False)]
+    cases = [(BF16_CPU, True), ('flags\t\t: fpu amx_bf16 amx_tile\n', True),
+             ('Features\t: fp asimd bf16 i8mm\n', True), (PLAIN_CPU, False)]
     for text, native in cases:
         (tmp_path / 'cpuinfo').write_text(text)
         assert native_bf16(str(tmp_path / 'cpuinfo'))[0] == native, text
     ok, why = native_bf16(str(tmp_path / 'missing'))
     assert not ok and 'cannot be read' in why
-    assert resolve_dtype('auto', 'cpu')[0] == ('bfloat16' if native_bf16()[0] else 'float32')
     assert resolve_dtype('float32', 'cpu') == ('float32', 'as asked')
-    # sampling and evaluation follow the checkpoint's dtype; on a CPU half precision becomes 'auto'
-    model = lambda dtype: type('M', (), {'checkpoint': {'config': {'dtype': dtype}}})()
-    assert inference_dtype(model('float32'), 'cpu')[0] == 'float32'
-    assert inference_dtype(model('bfloat16'), 'cpu')[0] == resolve_dtype('auto', 'cpu')[0]
-    assert inference_dtype(model('float16'), 'cpu')[0] == resolve_dtype('auto', 'cpu')[0]
-    assert inference_dtype(model('bfloat16'), 'cuda')[0] == 'bfloat16'
-    assert inference_dtype(model('bfloat16'), 'cpu', 'float32')[0] == 'float32' # asked beats the checkpoint
+    # sampling and evaluation follow the checkpoint's dtype
+    assert inference_dtype(with_dtype('float32'), 'cpu')[0] == 'float32'
+    assert inference_dtype(with_dtype('bfloat16'), 'cuda')[0] == 'bfloat16'
+    assert inference_dtype(with_dtype('bfloat16'), 'cpu', 'float32')[0] == 'float32' # asked beats checkpoint
+    # 'auto' on two fixed CPUs, one with bfloat16 and one without: the rule reads the cpuinfo written here,
+    # not this machine's. On a CPU a half-precision checkpoint runs as 'auto' says
+    for text, auto in [(BF16_CPU, 'bfloat16'), (PLAIN_CPU, 'float32')]:
+        cpuinfo = tmp_path / f'{auto}.cpuinfo'
+        cpuinfo.write_text(text)
+        monkeypatch.setattr(util, 'native_bf16', functools.partial(native_bf16, str(cpuinfo)))
+        assert resolve_dtype('auto', 'cpu')[0] == auto
+        assert inference_dtype(with_dtype('bfloat16'), 'cpu')[0] == auto
+        assert inference_dtype(with_dtype('float16'), 'cpu')[0] == auto
 
 def test_auto_dtype_is_resolved_printed_and_kept(work):
-    from util import resolve_dtype
     expected, why = resolve_dtype('auto', 'cpu')
     r = run(['--dataset=tiny', '--out_dir=out_auto', '--max_iters=2', *TINY, '--dtype=auto'], work)
     assert f"({why})" in r.stdout and (expected == 'bfloat16') == ('bfloat16 autocast' in r.stdout)

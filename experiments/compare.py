@@ -9,32 +9,35 @@ the same data order in every arm, so arms are compared seed by seed (paired):
   binary         frozen +-1 bits of the token id
 Per run: val bits per byte over the whole val split (rarity.py), split by how often each input (and
 target) token occurred in that run's training; MMLU on the 570-question subset (--full: all) under the
-standard protocol and the paper's with 1 and 2 generated tokens; the tasks of eval_tasks.py under
+standard protocol and the paper's with 1 and 2 generated tokens; the tasks of eval_data.py under
 lm-eval's protocol, on the first 200 validation questions of each at CPU scale (all with --scale gpu).
 Per arm: the mean with a 95% t-interval over seeds. Per pair: the mean paired difference with its
 interval, in words, and the seeds a difference of that size would need (paired t-test, alpha 0.05, 80%).
 
-    python compare.py                          # 5 arms x 3 seeds x 150 steps of config/cpu.py: ~60-90 min on 2 cores
-    python compare.py --quick                  # glyph and trainable, 3 seeds x 100 steps: ~20 min
-    python compare.py --seeds 5 --arms glyph,trainable --max_iters 300
-    python compare.py --n_layer=2              # any other --key=value goes to train.py for every run
-    python compare.py --scale gpu              # config/gpu_small.py and its data (GPU machines)
-    python compare.py --arms glyph_paper,paper_exact --bvv241 path/to/bvv241-2-3.json   # the paper's tokenizer too
+    python -m experiments.compare                          # 5 arms x 3 seeds x 150 steps of config/cpu.py: ~60-90 min on 2 cores
+    python -m experiments.compare --quick                  # glyph and trainable, 3 seeds x 100 steps: ~20 min
+    python -m experiments.compare --seeds 5 --arms glyph,trainable --max_iters 300
+    python -m experiments.compare --n_layer=2              # any other --key=value goes to train.py for every run
+    python -m experiments.compare --scale gpu              # config/gpu_small.py and its data (GPU machines)
+    python -m experiments.compare --arms glyph_paper,paper_exact --bvv241 path/to/bvv241-2-3.json   # the paper's tokenizer too
 Each run is a train.py run in out/compare_<scale>_<max_iters>/<arm>_s<seed>/ (--out: another folder) with
 its analysis.json; finished runs are kept, so an interrupted comparison picks up where it stopped. Writes results.json, val_bpb.png and
 rarity.png beside them.
 """
 import argparse
 import json
-import math
 import os
 import re
 import subprocess
 import sys
 import time
 
-ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'], 'glyph_paper': ['--embedding=glyph', '--glyph_recipe=paper'],
-        'trainable': ['--embedding=trainable'], 'random': ['--embedding=random'], 'binary': ['--embedding=binary']}
+import eval_mmlu
+from eval_data import TASKS, load_mmlu, task_path
+from experiments import plots, rarity
+from experiments.runs import ARMS, ROOT, TRAIN, arms_and_overrides, finished, seeds_from, train_command, train_logged
+from experiments.stats import fmt, mean_ci, paired
+
 # off by default: the paper exactly, its own tokenizer (bvv241-2-3, a Hugging Face tokenizer.json read by
 # hf_tokenizer.py: --bvv241 PATH) and its recipe, on the same text encoded with it (data/<dataset>_bvv241,
 # prepared on first use for the default corpus). Its tokens carry fewer bytes than ours, so it trains more
@@ -45,85 +48,6 @@ PAIRS = [('glyph', 'trainable'), ('glyph_paper', 'trainable'), ('random', 'train
 TASK_LIMIT = 200 # at CPU scale every arm is at chance on the tasks: a fixed subset keeps the cost down
 
 # -----------------------------------------------------------------------------
-# statistics: Student's t from its density, no scipy
-
-def t_cdf(x, df, steps=2000):
-    """P(T <= x) for Student's t with df degrees of freedom: Simpson's rule on the density from 0 to |x|"""
-    import numpy as np
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    t = np.linspace(0, abs(x), steps + 1)
-    f = c * (1 + t * t / df) ** (-(df + 1) / 2)
-    area = (t[1] - t[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum())
-    return 0.5 + math.copysign(float(area), x)
-
-def t_quantile(p, df):
-    """the x with P(T <= x) = p, by bisection"""
-    lo, hi = -100.0, 100.0
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
-    return (lo + hi) / 2
-
-def mean_ci(xs):
-    """(mean, half-width of the 95% t-interval); the half-width is None for one value"""
-    n, m = len(xs), sum(xs) / len(xs)
-    if n < 2:
-        return m, None
-    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
-    return m, t_quantile(0.975, n - 1) * sd / math.sqrt(n)
-
-def seeds_needed(diff, sd, power=0.8, cap=10_000):
-    """the smallest n with (t_{0.975,n-1} + t_{power,n-1}) * sd / sqrt(n) <= |diff|: the seeds a paired
-    t-test needs to detect a true difference diff at alpha 0.05 with this power (None beyond cap). The
-    normal approximation, ((1.960 + 0.842) * sd / diff)^2, is a lower bound to start from"""
-    if not diff or not sd:
-        return None
-    n = max(2, int(((1.959964 + 0.841621) * sd / abs(diff)) ** 2))
-    while n <= cap and (t_quantile(0.975, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n) > abs(diff):
-        n += 1
-    return n if n <= cap else None
-
-def paired(a, b):
-    """a, b: {seed: value}. The mean of a - b over shared seeds, its interval, and what it says in words"""
-    seeds = sorted(set(a) & set(b))
-    d = [a[s] - b[s] for s in seeds]
-    m, hw = mean_ci(d)
-    sd = hw / t_quantile(0.975, len(d) - 1) * math.sqrt(len(d)) if hw is not None else None
-    if hw is None:
-        words = f"one seed: {m:+.3f}, no interval"
-    elif abs(m) > hw:
-        words = f"resolved: {m:+.3f} +- {hw:.3f}"
-    else:
-        words = f"not resolved: no difference larger than {abs(m) + hw:.3f} at this budget"
-    return dict(seeds=seeds, mean=m, ci95=hw, sd=sd, words=words, seeds_needed=seeds_needed(m, sd))
-
-# -----------------------------------------------------------------------------
-
-def arms_and_overrides(ap, args, extra, allowed=tuple(ARMS)):
-    """the arms asked for, checked, once every unparsed argument is a train.py override --key=value: one
-    sentence from argparse otherwise. compare_fusion.py and compare_growth.py parse alike"""
-    if any(not (e.startswith('--') and '=' in e) for e in extra):
-        ap.error(f"unknown arguments {extra}: train.py overrides are --key=value")
-    arms = [a for a in args.arms.split(',') if a]
-    if not arms or set(arms) - set(allowed) or args.seeds < 1:
-        ap.error(f"--arms {args.arms} --seeds {args.seeds}: arms from {', '.join(allowed)}, at least one seed")
-    return arms
-
-def add_run_arguments(ap, seeds, max_iters, steps, out):
-    """--arms, --seeds, --max_iters and --out as compare_fusion.py and compare_growth.py take them"""
-    ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
-    ap.add_argument('--seeds', type=int, default=seeds, help="seeds per arm: 1337, 1338, ...")
-    ap.add_argument('--max_iters', type=int, default=max_iters, help=steps)
-    ap.add_argument('--out', default='', help=f"folder of the runs (default {out})")
-
-def train_logged(cmd, out_dir, name):
-    """one train.py run, its output appended to out_dir/train.log; a failure ends the experiment with its tail"""
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, 'train.log'), 'a') as f:
-        f.write(r.stdout + r.stderr)
-    if r.returncode != 0:
-        sys.exit(f"{os.path.basename(sys.argv[0])}: {name} failed:\n{r.stderr[-2000:]}")
 
 def paper_exact_iters(bvv241, dataset, max_iters, ap):
     """the paper_exact arm's steps: as many training bytes as max_iters steps on data/<dataset>. Prepares
@@ -138,20 +62,19 @@ def paper_exact_iters(bvv241, dataset, max_iters, ap):
         if not os.path.exists(bvv241):
             ap.error(f"--bvv241 {bvv241} does not exist: the paper_exact arm needs the paper's bvv241-2-3 tokenizer.json "
                      f"(published with its models on the Hugging Face hub, under Bochkov/)")
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'prepare.py'),
-                        '--name', 'default_bvv241', '--tokenizer', bvv241], check=True)
-    per_token = [(lambda m: m['bytes']['train'] / m['tokens']['train'])(json.load(open(p))) for p in (ours, theirs)]
+        subprocess.run([sys.executable, os.path.join(ROOT, 'prepare.py'), '--name', 'default_bvv241', '--tokenizer', bvv241],
+                       check=True)
+    per_token = [bytes_per_token(p) for p in (ours, theirs)]
     return round(max_iters * per_token[0] / per_token[1])
 
-def finished(out_dir, max_iters):
-    path = os.path.join(out_dir, 'log.jsonl')
-    return os.path.exists(path) and any(json.loads(line)['iter'] == max_iters for line in open(path))
+def bytes_per_token(meta_path):
+    """a prepared dataset's training bytes per token, from its meta.json"""
+    with open(meta_path) as f:
+        meta = json.load(f)
+    return meta['bytes']['train'] / meta['tokens']['train']
 
 def analyse(out_dir, max_iters, edges, mmlu, tasks, task_limit, full):
     """a finished run -> its analysis, kept in analysis.json (recomputed only when the run changed)"""
-    import eval_mmlu
-    import rarity
-    from eval_data import task_path
     path = os.path.join(out_dir, 'analysis.json')
     if os.path.exists(path):
         res = json.load(open(path))
@@ -163,16 +86,13 @@ def analyse(out_dir, max_iters, edges, mmlu, tasks, task_limit, full):
     log = [json.loads(line) for line in open(os.path.join(out_dir, 'log.jsonl'))]
     res['curve'] = sorted({e['iter']: e['val_bpb'] for e in log}.items())
     if mmlu or tasks:
-        from model import load_checkpoint
-        from util import autocast, inference_dtype
-        model, tok = load_checkpoint(ckpt)
-        with autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
+        with rarity.evaluating(ckpt) as (model, tok, _):
             res['tasks'] = {}
             for t in tasks:
                 st = eval_mmlu.evaluate_task(model, tok, t, task_path(t), task_limit, 'standard', verbose=False)['summary']['standard']
                 res['tasks'][t] = {k: st[k] for k in ('accuracy', 'acc_norm', 'chance', 'n') if k in st}
             if mmlu:
-                data, _ = eval_mmlu.load_mmlu(mmlu, shots=5)
+                data, _ = load_mmlu(mmlu, shots=5)
                 for gen in (1, 2):
                     s = eval_mmlu.evaluate(model, tok, data, limit=None if full else 10, gen_tokens=gen, verbose=False,
                                            protocol='both' if gen == 1 else 'paper')['summary']
@@ -192,11 +112,19 @@ def summarise(runs, arms):
                         'by_input': [mean_ci([r['by_input'][k]['bpb'] for r in mine.values()]) for k in range(len(next(iter(mine.values()))['by_input']))]}
     for a, b in PAIRS:
         if a in arms and b in arms:
-            get = lambda arm, f: {s: f(r) for (x, s), r in runs.items() if x == arm}
-            pairs[f"{a} - {b}"] = dict(paired(get(a, lambda r: r['val_bpb']), get(b, lambda r: r['val_bpb'])), **{
-                key: [paired(get(a, lambda r: r[key][k]['bpb']), get(b, lambda r: r[key][k]['bpb']))
-                      for k in range(len(per_arm[a]['by_input']))] for key in ('by_input', 'by_target')})
+            pairs[f"{a} - {b}"] = paired(per_seed(runs, a), per_seed(runs, b))
+            for key in ('by_input', 'by_target'):
+                buckets = range(len(per_arm[a]['by_input']))
+                pairs[f"{a} - {b}"][key] = [paired(per_seed(runs, a, key, k), per_seed(runs, b, key, k)) for k in buckets]
     return per_arm, pairs
+
+def per_seed(runs, arm, key=None, bucket=None):
+    """{seed: val bpb} of one arm's runs: over the whole split, or in one rarity bucket of by_input/by_target"""
+    return {s: r['val_bpb'] if key is None else r[key][bucket]['bpb'] for (a, s), r in runs.items() if a == arm}
+
+def mean_over(results, arm, seeds, field):
+    """the mean of field(result) over an arm's seeds"""
+    return sum(field(results[arm, s]) for s in seeds) / len(seeds)
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="the five embeddings at equal tokens, seeds paired")
@@ -215,17 +143,14 @@ if __name__ == '__main__':
         args.arms, args.seeds, args.max_iters = 'glyph,trainable', 3, 100
     arms = arms_and_overrides(ap, args, extra, (*ARMS, 'paper_exact'))
     iters = {arm: args.max_iters for arm in arms}
-    here = os.path.dirname(os.path.abspath(__file__))
-    config = os.path.join(here, 'config', {'cpu': 'cpu.py', 'gpu': 'gpu_small.py'}[args.scale])
+    config = os.path.join(ROOT, 'config', {'cpu': 'cpu.py', 'gpu': 'gpu_small.py'}[args.scale])
     dataset = next((e.split('=', 1)[1] for e in extra if e.startswith('--dataset=')),
                    re.search(r"^dataset = '([^']+)'", open(config).read(), re.M)[1]) # what every other arm reads
     if 'paper_exact' in arms:
         iters['paper_exact'] = paper_exact_iters(args.bvv241, dataset, args.max_iters, ap)
     root, py = args.out or f'out/compare_{args.scale}_{args.max_iters}', sys.executable
-    seeds = [1337 + k for k in range(args.seeds)]
+    seeds = seeds_from(args.seeds)
     runs = [(arm, seed) for seed in seeds for arm in arms] # seed-major: a stop leaves whole pairs behind
-    from eval_data import task_path
-    from eval_tasks import TASKS
     mmlu = args.mmlu if os.path.exists(args.mmlu) else None
     tasks = [t for t in TASKS if os.path.exists(task_path(t))]
     task_limit = None if args.scale == 'gpu' else TASK_LIMIT
@@ -235,14 +160,14 @@ if __name__ == '__main__':
     todo = [r for r in runs if not finished(os.path.join(root, f"{r[0]}_s{r[1]}"), iters[r[0]])]
     exact = f" (paper_exact {iters['paper_exact']} steps: as many training bytes)" if 'paper_exact' in iters else ''
     print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds ({', '.join(map(str, seeds))}) x {args.max_iters} "
-          f"steps of {os.path.relpath(config, here)}{' ' + ' '.join(extra) if extra else ''}{exact}; {len(todo)} runs to train, "
+          f"steps of {os.path.relpath(config, ROOT)}{' ' + ' '.join(extra) if extra else ''}{exact}; {len(todo)} runs to train, "
           f"{len(runs) - len(todo)} kept", flush=True)
     print(f"per run: val bits per byte over the whole val split, by token rarity; MMLU "
           f"{'skipped (no data at ' + args.mmlu + '; python eval_data.py)' if not mmlu else ('all' if args.full else '570')}; "
           f"tasks {', '.join(tasks) or 'none (python eval_data.py)'}"
           f"{'' if task_limit is None else f', first {task_limit} questions each'}", flush=True)
     if todo and args.scale == 'cpu':
-        probe = subprocess.run([py, os.path.join(here, 'train.py'), config, '--max_iters=6', '--eval_iters=1', '--log_interval=3',
+        probe = subprocess.run([py, TRAIN, config, '--max_iters=6', '--eval_iters=1', '--log_interval=3',
                                 '--compile=False', f'--out_dir={root}/_probe', *extra], capture_output=True, text=True)
         ms = [float(m) for m in re.findall(r'time ([\d.]+)ms', probe.stdout)][-1:] or [0]
         print(f"estimate: {len(todo)} x {args.max_iters} steps x {ms[0] / 1000:.2f}s (eager) = "
@@ -251,15 +176,12 @@ if __name__ == '__main__':
     results, edges = {}, None
     for k, (arm, seed) in enumerate(runs):
         name, out_dir = f"{arm}_s{seed}", os.path.join(root, f"{arm}_s{seed}")
-        cmd = [py, os.path.join(here, 'train.py'), config, f'--out_dir={out_dir}', *ARMS.get(arm, PAPER_EXACT), f'--seed={seed}',
-               f'--max_iters={iters[arm]}', f'--lr_decay_iters={iters[arm]}',
-               f'--eval_interval={max(1, iters[arm] // 6)}', *extra] # a curve of 7 points; extra may override
-        cmd += [f'--dataset={dataset}_bvv241'] if arm == 'paper_exact' else []
+        more = [*extra, f'--dataset={dataset}_bvv241'] if arm == 'paper_exact' else extra
+        cmd = train_command(config, out_dir, ARMS.get(arm, PAPER_EXACT), seed, iters[arm],
+                            max(1, iters[arm] // 6), more) # a curve of 7 points; extra may override
         if finished(out_dir, iters[arm]):
             print(f"[{k + 1}/{len(runs)}] {name}: trained before, kept", flush=True)
         else:
-            if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
-                cmd.append('--init_from=resume')
             print(f"[{k + 1}/{len(runs)}] {name}: $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
             train_logged(cmd, out_dir, name)
         results[arm, seed] = res = analyse(out_dir, iters[arm], edges, mmlu, tasks, task_limit, args.full)
@@ -273,7 +195,6 @@ if __name__ == '__main__':
     with open(os.path.join(root, 'results.json'), 'w') as f:
         json.dump(dict(config=config, extra=extra, max_iters=args.max_iters, seeds=seeds, unigram_bpb=baseline, edges=edges,
                        runs={f"{a}_s{s}": r for (a, s), r in results.items()}, arms=per_arm, pairs=pairs), f, indent=1)
-    import plots
     plots.plot_curves({a: {s: [tuple(p) for p in results[a, s]['curve'] if p[0] > 0] or [tuple(results[a, s]['curve'][0])]
                            for s in seeds} for a in arms}, # step 0 (~4.6 at init) would squeeze the rest
                       os.path.join(root, 'val_bpb.png'), baseline)
@@ -281,13 +202,11 @@ if __name__ == '__main__':
     plots.plot_buckets({a: [(labels[k], m, hw) for k, (m, hw) in enumerate(per_arm[a]['by_input'])] for a in arms},
                        os.path.join(root, 'rarity.png'))
 
-    ci = lambda m, hw: f"{m:.4f} +- {hw:.4f}" if hw is not None else f"{m:.4f}"
-    dci = lambda m, hw: f"{m:+.3f} +- {hw:.3f}" if hw is not None else f"{m:+.3f}"
     print(f"\n{args.max_iters} steps per run, {len(seeds)} seeds; unigram baseline {baseline} bits per byte; "
           f"val bits per byte over the whole val split, mean +- 95% t-interval over seeds")
     print(f"{'arm':12s} {'val bpb':>18s}   " + '  '.join(f"{l:>17s}" for l in labels) + "   (by input-token training count)")
     for a in arms:
-        print(f"{a:12s} {ci(*per_arm[a]['val_bpb']):>18s}   " + '  '.join(f"{ci(*x):>17s}" for x in per_arm[a]['by_input']))
+        print(f"{a:12s} {fmt(*per_arm[a]['val_bpb']):>18s}   " + '  '.join(f"{fmt(*x):>17s}" for x in per_arm[a]['by_input']))
     shares = '  '.join(f"{b['label']} {b['positions_share']:.1%}" for b in first['by_input'])
     print(f"val positions per bucket: {shares}")
     print("\npaired differences in val bits per byte (same seeds):")
@@ -298,15 +217,16 @@ if __name__ == '__main__':
         print(f"\npaired differences by how often the {key[3:]} token occurred in training (mean +- 95% interval):")
         print(f"  {'':24s}" + '  '.join(f"{l:>15s}" for l in labels))
         for name, p in pairs.items():
-            print(f"  {name:24s}" + '  '.join(f"{dci(q['mean'], q['ci95']):>15s}" for q in p[key]))
+            print(f"  {name:24s}" + '  '.join(f"{fmt(q['mean'], q['ci95'], 3, sign=True):>15s}" for q in p[key]))
     if mmlu or tasks:
         print(f"\nMMLU (standard, paper@1, paper@2) and tasks (acc{'' if task_limit is None else f', first {task_limit}'}), mean over seeds:")
         for a in arms:
-            mine = [results[a, s] for s in seeds]
-            avg = lambda f: sum(map(f, mine)) / len(mine)
             line = f"  {a:12s}"
             if mmlu:
-                line += f" MMLU {avg(lambda r: r['mmlu_standard']):.1%} / {avg(lambda r: r['mmlu_paper_1']['accuracy']):.1%} / {avg(lambda r: r['mmlu_paper_2']['accuracy']):.1%}"
-            line += ''.join(f"  {t} {avg(lambda r: r['tasks'][t]['accuracy']):.1%}" for t in tasks)
+                standard = mean_over(results, a, seeds, lambda r: r['mmlu_standard'])
+                paper = [mean_over(results, a, seeds, lambda r: r[f'mmlu_paper_{g}']['accuracy']) for g in (1, 2)]
+                line += f" MMLU {standard:.1%} / {paper[0]:.1%} / {paper[1]:.1%}"
+            for t in tasks:
+                line += f"  {t} {mean_over(results, a, seeds, lambda r: r['tasks'][t]['accuracy']):.1%}"
             print(line)
     print(f"wrote {root}/results.json, {root}/val_bpb.png and {root}/rarity.png")

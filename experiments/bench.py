@@ -1,12 +1,12 @@
 """
 Every benchmark the project reports, in one place. Speed targets live here, not in the tests.
-    python bench.py                   # all sections
-    python bench.py tokenizer         # one section: tokenizer
-    python bench.py tokenizer --gpt2 path/to/gpt2.tiktoken   # compare with GPT-2 offline
-    python bench.py model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
-    python bench.py eval --ckpt out/cpu/ckpt.pt --mmlu path/to/mmlu    # eval_mmlu.py's speed
-    python bench.py loss              # the chunked loss at the paper's 131,072 ids: memory and speed
-    python bench.py cpu               # config/cpu.py's step: float32 vs bfloat16, eager vs compiled
+    python -m experiments.bench                   # all sections
+    python -m experiments.bench tokenizer         # one section: tokenizer
+    python -m experiments.bench tokenizer --gpt2 path/to/gpt2.tiktoken   # compare with GPT-2 offline
+    python -m experiments.bench model --nanogpt path/to/nanoGPT          # model.py against nanoGPT's, side by side
+    python -m experiments.bench eval --ckpt out/cpu/ckpt.pt --mmlu path/to/mmlu    # eval_mmlu.py's speed
+    python -m experiments.bench loss              # the chunked loss at the paper's 131,072 ids: memory and speed
+    python -m experiments.bench cpu               # config/cpu.py's step: float32 vs bfloat16, eager vs compiled
 Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
@@ -17,7 +17,7 @@ import os
 import statistics
 import time
 
-# corpus and tokenizer (tiktoken) are imported inside the sections that use them: `python3 bench.py gpu`
+# corpus and tokenizer (tiktoken) are imported inside the sections that use them: `python3 -m experiments.bench gpu`
 # runs on a machine that has torch and nothing else of ours installed
 
 def timed(fn, repeats=3):
@@ -127,7 +127,7 @@ def bench_glyphs():
         emb, X, rank = glyphs.build(tok, 1024, recipe, verbose=True)
         dt = time.perf_counter() - t0
         print(f"{tok.vocab_size:,} ids x 1024 ({recipe} recipe), cold: {dt:.1f}s (goal <= 30s); rank {rank}")
-        rep = glyphs_report.collision_report(tok, X)
+        rep = glyphs_report.collision_report(*glyphs.token_texts(tok), X)
         print(f"  {rep['distinct']:,} distinct rows; largest identical group {rep['largest']:,} ({rep['largest_example']}); "
               f"{rep['groups']} groups hold {rep['ids_in_groups']:,} ids; whitespace/control/byte/special ids sharing "
               f"a row: {rep['invisible_special_shared']}")
@@ -159,7 +159,7 @@ def bench_prepare(repeats=25):
         for _ in range(repeats):
             single = timed(lambda: tok.encode_flat(docs, threads=1), 1)[0] # on the calling thread only
             ceiling = timed(lambda: list(pool.map(share, cuts[:-1], cuts[1:])), 1)[0]
-            full = timed(lambda: prepare.prepare(prepare.default_files(), d, tok, verbose=False, overwrite=True), 1)[0]
+            full = timed(lambda: prepare.prepare(corpus.default_files(), d, tok, verbose=False, overwrite=True), 1)[0]
             rounds.append((single, ceiling, full))
     med = statistics.median
     single, ceiling, full = (med([r[k] for r in rounds]) for k in range(3))
@@ -352,7 +352,7 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     # the other tasks, in the checkpoint's precision as eval_mmlu.py runs them: seconds per 1,000 questions
     # against the MMLU-570 run's, both protocols where a task has two (goal <= 2x)
     from eval_data import task_path
-    from eval_tasks import TASKS
+    from eval_data import TASKS
     from util import autocast, inference_dtype
     dtype, _ = inference_dtype(model, 'cpu')
     with autocast(dtype, 'cpu'):
@@ -392,7 +392,7 @@ def bench_loss(rounds=5):
     import torch
     import model
     print(f"== loss at 131,072 ids x 1024 ({os.cpu_count()} cores)")
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) # the repository: the child imports model.py
     per_token = {}
     for path in ('plain', 'chunked'):
         kb = [int(subprocess.run([sys.executable, '-c', LOSS_CHILD, path, str(n)], cwd=here, capture_output=True,

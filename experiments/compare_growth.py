@@ -3,9 +3,9 @@ Layer-wise growth (grow.py), measured: a model grown in two stages (2 layers, th
 first 2 frozen) against the same 4-layer model trained whole, at equal training tokens, with the frozen
 glyph embedding and with a trainable one (trainable in stage 1, frozen after: the paper's "constructive
 unfrozen"), seeds paired as in compare.py.
-    python compare_growth.py                    # glyph and trainable, 3 seeds, 300 steps per model: ~60 min on 2 cores
-    python compare_growth.py --seeds 2 --stages 1,1,2
-    python compare_growth.py --n_embd=128       # any other --key=value goes to train.py for every run
+    python -m experiments.compare_growth                    # glyph and trainable, 3 seeds, 300 steps per model: ~60 min on 2 cores
+    python -m experiments.compare_growth --seeds 2 --stages 1,1,2
+    python -m experiments.compare_growth --n_embd=128       # any other --key=value goes to train.py for every run
 Per seed and arm, in out/growth_<stages>_<max_iters>/<arm>_s<seed>/: whole/ (config/cpu.py's model with
 sum(stages) layers, max_iters steps) and stage1/, stage2/, ... (each adding its layers, max_iters / number
 of stages steps, the learning-rate schedule restarting per stage). Finished runs are kept.
@@ -17,20 +17,13 @@ import argparse
 import json
 import os
 import re
-import sys
 import time
 
-from compare import ARMS, add_run_arguments, arms_and_overrides, finished, mean_ci, paired, train_logged
-
-def whole_val_bpb(ckpt):
-    """val bits per byte of a checkpoint over the whole val split of its dataset"""
-    import torch
-    from model import load_checkpoint
-    from rarity import bpb, val_scores
-    from util import autocast, inference_dtype
-    model, _ = load_checkpoint(ckpt)
-    with torch.no_grad(), autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
-        return bpb(*val_scores(model, os.path.join('data', model.checkpoint['config']['dataset'])))
+from experiments import plots
+from experiments.rarity import whole_val_bpb
+from experiments.runs import ARMS, CPU_CONFIG, add_run_arguments, arms_and_overrides, finished, seeds_from, \
+    train_command, train_logged
+from experiments.stats import fmt, mean_ci, paired
 
 def curve(out_dir, offset=0):
     return [(offset + e['iter'], e['val_bpb']) for e in map(json.loads, open(os.path.join(out_dir, 'log.jsonl')))]
@@ -50,9 +43,8 @@ if __name__ == '__main__':
     per_stage = args.max_iters // len(stages)
     if per_stage < 1 or per_stage * len(stages) != args.max_iters:
         ap.error(f"--max_iters {args.max_iters} does not split evenly into {len(stages)} stages: use a multiple of {len(stages)}")
-    here, py = os.path.dirname(os.path.abspath(__file__)), sys.executable
     root = args.out or f"out/growth_{'-'.join(map(str, stages))}_{args.max_iters}"
-    seeds, depth = [1337 + k for k in range(args.seeds)], sum(stages)
+    seeds, depth = seeds_from(args.seeds), sum(stages)
     print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds: a {depth}-layer model of config/cpu.py trained whole "
           f"({args.max_iters} steps) vs grown in stages of {' + '.join(map(str, stages))} layers ({per_stage} steps each)"
           f"{' ' + ' '.join(extra) if extra else ''}", flush=True)
@@ -60,10 +52,7 @@ if __name__ == '__main__':
     def train(out_dir, arm, seed, iters, more):
         if finished(out_dir, iters):
             return
-        cmd = [py, os.path.join(here, 'train.py'), os.path.join(here, 'config', 'cpu.py'), f'--out_dir={out_dir}', *ARMS[arm],
-               f'--seed={seed}', f'--max_iters={iters}', f'--lr_decay_iters={iters}', f'--eval_interval={max(1, per_stage // 3)}', *more, *extra]
-        if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
-            cmd = [c for c in cmd if not c.startswith('--init_from=')] + ['--init_from=resume']
+        cmd = train_command(CPU_CONFIG, out_dir, ARMS[arm], seed, iters, max(1, per_stage // 3), [*more, *extra])
         print(f"  $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
         train_logged(cmd, out_dir, out_dir)
 
@@ -95,18 +84,22 @@ if __name__ == '__main__':
             results[arm, seed] = res
             print(f"  val bpb over the whole val split: whole {res['whole']:.4f}, grown {res['grown']:.4f}", flush=True)
 
-    get = lambda arm, key: {s: results[arm, s][key] for s in seeds}
+    def get(arm, key):
+        """{seed: figure} of one arm"""
+        return {s: results[arm, s][key] for s in seeds}
+
+    def cost(arm):
+        """{seed: grown - whole} of one arm: what growing costs"""
+        return {s: results[arm, s]['grown'] - results[arm, s]['whole'] for s in seeds}
     table = {arm: {key: mean_ci(list(get(arm, key).values())) for key in ('whole', 'grown')} for arm in arms}
     pairs = {f"{arm}: grown - whole": paired(get(arm, 'grown'), get(arm, 'whole')) for arm in arms}
     if 'glyph' in arms and 'trainable' in arms:
         for key in ('whole', 'grown'):
             pairs[f"{key}: glyph - trainable"] = paired(get('glyph', key), get('trainable', key))
-        cost = lambda arm: {s: results[arm, s]['grown'] - results[arm, s]['whole'] for s in seeds}
         pairs["cost of growing: glyph - trainable"] = paired(cost('glyph'), cost('trainable'))
     with open(os.path.join(root, 'results.json'), 'w') as f:
         json.dump(dict(stages=stages, arms=arms, seeds=seeds, max_iters=args.max_iters, extra=extra, table=table, pairs=pairs,
                        runs={f"{arm}_s{s}": results[arm, s] for arm in arms for s in seeds}), f, indent=1)
-    import plots
     curves = {}
     for arm in arms:
         curves[arm] = {s: [tuple(p) for p in results[arm, s]['curve_whole'] if p[0] > 0] for s in seeds}
@@ -114,13 +107,12 @@ if __name__ == '__main__':
     plots.plot_curves(curves, os.path.join(root, 'val_bpb.png'), title=f"grown in stages of {' + '.join(map(str, stages))} "
                       f"layers vs trained whole: val bits per byte vs steps")
 
-    ci = lambda m, hw: f"{m:.4f} +- {hw:.4f}" if hw is not None else f"{m:.4f}"
     print(f"\nval bits per byte over the whole val split, mean +- 95% t-interval over {len(seeds)} seeds, equal tokens "
           f"({args.max_iters} steps)")
     print(f"{'arm':12s}{'trained whole':>22s}{'grown':>22s}   active parameters per stage (of the total)")
     for arm in arms:
         act = ', '.join(f"{a}M" for a, _ in results[arm, seeds[0]]['active'])
-        print(f"{arm:12s}{ci(*table[arm]['whole']):>22s}{ci(*table[arm]['grown']):>22s}   {act} "
+        print(f"{arm:12s}{fmt(*table[arm]['whole']):>22s}{fmt(*table[arm]['grown']):>22s}   {act} "
               f"(of {results[arm, seeds[0]]['active'][-1][1]}M)")
     print("\npaired differences in val bits per byte (same seeds); inside the seed spread: not resolved")
     for name, p in pairs.items():

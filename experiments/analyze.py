@@ -11,9 +11,9 @@ trained checkpoints, depth by depth, at two sharp cases:
   alike, so their glyph rows are unrelated. Per depth: the share of each word's k nearest neighbours
   (cosine between words' mean states) that are of its kind, against the share chance gives.
 
-    python analyze.py out/cpu/ckpt.pt                        # one checkpoint, its dataset's splits
-    python analyze.py out/compare_cpu_150/glyph_s1337/ckpt.pt out/compare_cpu_150/trainable_s1337/ckpt.pt
-    python analyze.py out/cpu/ckpt.pt --groups groups.json   # word groups of another corpus
+    python -m experiments.analyze out/cpu/ckpt.pt                        # one checkpoint, its dataset's splits
+    python -m experiments.analyze out/compare_cpu_150/glyph_s1337/ckpt.pt out/compare_cpu_150/trainable_s1337/ckpt.pt
+    python -m experiments.analyze out/cpu/ckpt.pt --groups groups.json   # word groups of another corpus
 Several checkpoints: each measure per depth as the mean with a 95% t-interval over the checkpoints of each
 embedding (its seeds). Writes analysis.json, layers.png (the curves) and map.png (the words in 2-D) to --out.
 
@@ -45,6 +45,14 @@ import unicodedata
 import numpy as np
 import torch
 from torch.nn import functional as F
+
+import glyphs
+from experiments import plots
+from experiments.stats import fmt, mean_ci, paired
+from model import load_checkpoint
+from prepare import load_meta, read_shard
+from tokenizer import KIND_BYTE, KIND_TEXT
+from util import atomic_write
 
 # whole words of one kind, by language (a group's name starts with it). One form per word (hand, not also
 # hands: their glyphs look alike) and no two ending in the same token (a word's state is its last token's)
@@ -106,19 +114,21 @@ def script_of(text):
 def homoglyph_sets(tok, emb):
     """ids with identical rows of emb whose letters are of different scripts -> [[(script, id), ...]], one
     id per script. Ordinary text tokens only: specials and byte tokens are named, not drawn"""
-    from tokenizer import KIND_TEXT
     _, row = np.unique(np.asarray(emb), axis=0, return_inverse=True)
     by_row = {}
     for i, r in enumerate(row.ravel()):
         script = script_of(tok.token_text(i)) if tok.kinds[i] == KIND_TEXT else None
         if script:
             by_row.setdefault(int(r), {}).setdefault(script, i)
-    return [sorted(d.items(), key=lambda x: SCRIPTS.index(x[0])) for d in by_row.values() if len(d) > 1]
+    return [sorted(d.items(), key=script_rank) for d in by_row.values() if len(d) > 1]
+
+def script_rank(item):
+    """(script, id) -> the script's place in SCRIPTS: pairs list their scripts in one order"""
+    return SCRIPTS.index(item[0])
 
 def token_classes(tok):
     """(is whitespace, may start with a letter), one bool per id: what tells a word standing whole. A byte
     token is its byte: an ASCII letter, or any byte of a multi-byte character (which may be a letter's)"""
-    from tokenizer import KIND_BYTE
     texts = [tok.token_text(i) for i in range(tok.vocab_size)]
     letter = [t[:1].isalpha() for t in texts]
     for i in np.flatnonzero(np.asarray(tok.kinds) == KIND_BYTE):
@@ -237,19 +247,15 @@ def word_occurrences(tok, train, groups, context):
 
 def analyse(path, data_dir=None, groups=GROUPS):
     """a checkpoint and its dataset -> every measure at every depth, as a dict"""
-    import glyphs
-    from model import load_checkpoint
-    from prepare import load_meta, read_shard
     model, tok = load_checkpoint(path)
     cfg = model.checkpoint.get('config') or {}
     if data_dir is None and 'dataset' not in cfg:
         raise ValueError(f"{path} does not name its dataset: give --data_dir")
     data_dir = data_dir or os.path.join('data', cfg['dataset'])
     meta = load_meta(data_dir)
-    split = lambda s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]]
     glyph = model.config.embedding == 'glyph'
     emb = model.transformer.wte.weight.numpy() if glyph else glyphs.glyph_embeddings(tok, model.config.n_embd)
-    val, train = split('val'), split('train')
+    val, train = [[read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]] for s in ('val', 'train')]
     context = min(CONTEXT, model.config.block_size)
     hg, nsets = homoglyph_occurrences(tok, emb, val, context)
     words, names, wplaces, word, counts = word_occurrences(tok, train, groups, context)
@@ -306,7 +312,6 @@ METRICS = [('homoglyph_cosine', "homoglyph pairs: cosine of the two tokens' mean
 
 def summarise(results):
     """{embedding: {metric: [(mean, halfwidth or None) per depth]}} over the checkpoints of each embedding"""
-    from compare import mean_ci
     out = {}
     for r in results:
         out.setdefault(r['embedding'], []).append(r)
@@ -314,16 +319,16 @@ def summarise(results):
                 for m, _, _, _ in METRICS if m in rs[0]['layers'][0]} for e, rs in out.items()}
 
 def paired_differences(results):
-    """{metric: [compare.paired() of glyph - trainable per depth]}, over the seeds both embeddings ran"""
-    from compare import paired
-    by = lambda e, m, l: {r['seed']: r['layers'][l][m] for r in results if r['embedding'] == e}
+    """{metric: [stats.paired() of glyph - trainable per depth]}, over the seeds both embeddings ran"""
+    def by(e, m, l):
+        """{seed: metric m at depth l} of embedding e's checkpoints"""
+        return {r['seed']: r['layers'][l][m] for r in results if r['embedding'] == e}
     if len(set(by('glyph', 'share_all', 0)) & set(by('trainable', 'share_all', 0))) < 2: # two seeds of both, at least
         return {}
     return {m: [paired(by('glyph', m, l), by('trainable', m, l)) for l in range(len(results[0]['layers']))]
             for m, _, _, _ in METRICS if all(m in r['layers'][0] for r in results)}
 
 def print_tables(summary, results, diffs=None):
-    ci = lambda m, hw: f"{m:.3f} +- {hw:.3f}" if hw is not None else f"{m:.3f}"
     arms = list(summary)
     n = {e: sum(r['embedding'] == e for r in results) for e in arms}
     diffs = diffs or {}
@@ -335,7 +340,7 @@ def print_tables(summary, results, diffs=None):
         print(f"{'depth':>9s}  " + '  '.join(f"{f'{e} ({n[e]})':>16s}" for e in arms) + ('   glyph - trainable, paired' if m in diffs else ''))
         for l in range(len(first)):
             d = diffs[m][l] if m in diffs else None
-            print(f"{'input' if l == 0 else f'block {l}':>9s}  " + '  '.join(f"{ci(*summary[e][m][l]):>16s}" for e in arms)
+            print(f"{'input' if l == 0 else f'block {l}':>9s}  " + '  '.join(f"{fmt(*summary[e][m][l], 3):>16s}" for e in arms)
                   + (f"   {d['words']}" if d else ''))
 
 def print_pairs(results):
@@ -348,9 +353,10 @@ def print_pairs(results):
         print(f"\nper homoglyph pair (occurrences per side), {e}, mean of {len(rs)}: cosine of the mean states | "
               f"probe accuracy on the pair's occurrences, at depths {depths[0]}-{depths[-1]}")
         for p, pair in enumerate(rs[0]['pairs']):
-            avg = lambda key, l: np.mean([r['layers'][l][key][p] for r in rs])
-            print(f"  {'/'.join(t for _, t in pair['tokens']):>7s} {pair['n']:3d}  " + ' '.join(f"{avg('pair_cosine', l):5.2f}" for l in depths)
-                  + '  |  ' + ' '.join(f"{avg('pair_accuracy', l):4.2f}" for l in depths))
+            cosine = [np.mean([r['layers'][l]['pair_cosine'][p] for r in rs]) for l in depths]
+            accuracy = [np.mean([r['layers'][l]['pair_accuracy'][p] for r in rs]) for l in depths]
+            print(f"  {'/'.join(t for _, t in pair['tokens']):>7s} {pair['n']:3d}  " + ' '.join(f"{c:5.2f}" for c in cosine)
+                  + '  |  ' + ' '.join(f"{a:4.2f}" for a in accuracy))
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="per-depth homoglyph and word-group measures of trained checkpoints")
@@ -359,8 +365,6 @@ def main(argv=None):
     ap.add_argument('--out', default='out/analysis', help="folder for analysis.json, layers.png and map.png")
     ap.add_argument('--groups', default=None, help='a JSON file {"<language> <kind>": "word word ...", ...} instead of GROUPS')
     args = ap.parse_args(argv)
-    import plots
-    from util import atomic_write
     try:
         groups = GROUPS
         if args.groups:
@@ -400,8 +404,9 @@ def main(argv=None):
         r.pop('map_input'), r.pop('map_last')
     settings = dict(context=CONTEXT, min_word=MIN_WORD, max_word=MAX_WORD, min_homoglyph=MIN_HOMOGLYPH,
                     max_homoglyph=MAX_HOMOGLYPH, k=K, folds=FOLDS, l2=L2, groups=groups)
-    atomic_write(os.path.join(args.out, 'analysis.json'), lambda f: json.dump(
-        dict(settings=settings, summary=summary, paired=diffs, runs=results), f, indent=1, ensure_ascii=False), mode='w')
+    record = dict(settings=settings, summary=summary, paired=diffs, runs=results)
+    text = json.dumps(record, indent=1, ensure_ascii=False)
+    atomic_write(os.path.join(args.out, 'analysis.json'), lambda f: f.write(text), mode='w')
     print(f"\nwrote {args.out}/analysis.json, {args.out}/layers.png and {args.out}/map.png")
 
 def word_maps(results, arms):
@@ -419,7 +424,6 @@ def word_maps(results, arms):
 def label_font():
     """Unifont for the map's labels where it is installed: Pillow's own font has no Cyrillic"""
     try:
-        import glyphs
         return glyphs.find_font()[0]
     except FileNotFoundError:
         return None

@@ -3,12 +3,14 @@ Val bits per byte over the whole val split, and split by token rarity: how often
 token (and, separately, its target token) occurred in the tokens the run actually trained on. Where a
 frozen visual embedding could matter at all is on rare tokens: a token seen a handful of times keeps a
 trainable row near its random start, while its glyph row already sits near tokens that look alike.
-    python rarity.py out/cpu/ckpt.pt                 # the dataset named in the checkpoint's config
-    python rarity.py out/cpu/ckpt.pt --json r.json
-The training counts are replayed, not stored: train.py draws every micro-batch from an rng seeded by
+    python -m experiments.rarity out/cpu/ckpt.pt                 # the dataset named in the checkpoint's config
+    python -m experiments.rarity out/cpu/ckpt.pt --json r.json
+evaluating() is the one way the experiments load a checkpoint (or fuse several) and score it: its
+inference precision, no gradients. The training counts are replayed, not stored: train.py draws every micro-batch from an rng seeded by
 (seed, iteration, micro-step, rank) through util.draw_windows, so the same calls give the same tokens.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -17,13 +19,16 @@ import sys
 import numpy as np
 import torch
 
+from fusion import load_model
+from prepare import load_meta, read_shard
+from util import autocast, draw_windows, inference_dtype
+
 EDGES = [0, 1, 10, 100, 1000] # bucket lower bounds: never, 1-9, 10-99, 100-999, 1000+
 MIN_POSITIONS = 1000 # a bucket with fewer val positions is merged into its neighbour
 
 def trained_counts(config, train_arrays, vocab_size, iters, world_size=1):
     """(vocab_size,) how often each id was an input position in the first `iters` optimizer steps of a run
     with this config, replayed from (seed, iteration, micro-step, rank) as train.py draws them"""
-    from util import draw_windows
     counts = np.zeros(vocab_size, dtype=np.int64)
     per_rank = config['gradient_accumulation_steps'] // world_size
     for it in range(iters):
@@ -59,15 +64,33 @@ def bpb(nats, nbytes):
 def val_scores(model, data_dir, batch_size=8):
     """a model's (or a fusion.Fused's) nats and target bytes at every position of a prepared dataset's whole
     val split, as flat numpy arrays: bpb() of them is its val bits per byte, and splits concatenate"""
-    from prepare import load_meta, read_shard
     meta = load_meta(data_dir)
     val = [read_shard(os.path.join(data_dir, f), meta['tokenizer_hash']) for f in meta['shards']['val']]
     token_bytes = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)
     _, y, nats = val_nats(model, val, batch_size)
     nbytes = token_bytes[y].astype(np.float64)
-    if meta.get('unk', {}).get('tokens', {}).get('val'): # hf_tokenizer.count_unknown: <unk> spread over the bytes it hides
+    if meta.get('unk', {}).get('tokens', {}).get('val'): # prepare.count_unknown: <unk> spread over the bytes it hides
         nbytes[y == meta['unk']['id']] = meta['unk']['bytes']['val'] / meta['unk']['tokens']['val']
     return nats, nbytes
+
+def dataset_dir(model):
+    """the prepared dataset a checkpoint was trained on"""
+    return os.path.join('data', model.checkpoint['config']['dataset'])
+
+@contextlib.contextmanager
+def evaluating(ckpts, rule='logits', device='cpu'):
+    """a checkpoint (several: fused by `rule`, see fusion.py) loaded, and the block run under its inference
+    precision with no gradients -> (model, tokenizer, dtype)"""
+    model, tok = load_model(ckpts, device, rule)
+    device_type = torch.device(device).type
+    dtype, _ = inference_dtype(model, device_type)
+    with torch.no_grad(), autocast(dtype, device_type):
+        yield model, tok, dtype
+
+def whole_val_bpb(ckpt):
+    """val bits per byte of a checkpoint over the whole val split of its dataset"""
+    with evaluating(ckpt) as (model, _, _):
+        return bpb(*val_scores(model, dataset_dir(model)))
 
 def merged_edges(counts, ids, edges=EDGES, min_positions=MIN_POSITIONS):
     """the bucket edges, each bucket holding fewer than min_positions of ids merged into the next commoner
@@ -124,19 +147,14 @@ def report(res):
 
 def analyse_checkpoint(ckpt, data_dir=None, batch_size=8, edges=None, device='cpu'):
     """a checkpoint written by train.py and its dataset -> analyse()'s dict, with the training counts replayed"""
-    from model import load_checkpoint
-    from prepare import load_meta, read_shard
-    from util import autocast, inference_dtype
-    model, tok = load_checkpoint(ckpt, device)
-    c = model.checkpoint['config']
-    data_dir = data_dir or os.path.join('data', c['dataset'])
-    meta = load_meta(data_dir)
-    shards = {s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]] for s in ('train', 'val')}
-    token_bytes = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)
-    counts = trained_counts(c, shards['train'], model.config.vocab_size, model.checkpoint['iter_num'],
-                            model.checkpoint['world_size'] or 1) # checkpoints before the field: one process
-    dtype, _ = inference_dtype(model, torch.device(device).type)
-    with autocast(dtype, torch.device(device).type):
+    with evaluating(ckpt, device=device) as (model, tok, dtype):
+        c = model.checkpoint['config']
+        data_dir = data_dir or dataset_dir(model)
+        meta = load_meta(data_dir)
+        shards = {s: [read_shard(os.path.join(data_dir, f), tok.hash) for f in meta['shards'][s]] for s in ('train', 'val')}
+        token_bytes = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.int64)
+        world_size = model.checkpoint['world_size'] or 1 # checkpoints before the field: one process
+        counts = trained_counts(c, shards['train'], model.config.vocab_size, model.checkpoint['iter_num'], world_size)
         res = analyse(model, shards, token_bytes, counts, batch_size, edges)
     return dict(res, checkpoint=ckpt, tokenizer=tok.name, trained_tokens=int(counts.sum()), dtype=dtype)
 
