@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from configurator import read_globals
+from util import read_globals
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 # a model that trains in a fraction of a second per step
@@ -71,7 +71,7 @@ def _train_globals():
 
 def train_defaults():
     """train.py's config globals -> {name: default}, read from its source by the parser behind
-    `python train.py --help` (configurator.read_globals). The defaults computed from torch.cuda (device,
+    `python train.py --help` (util.read_globals). The defaults computed from torch.cuda (device,
     compile, backend) get stand-ins of their type: compile False, the others 'x'. A new dict at each
     call: change it freely"""
     defaults = {}

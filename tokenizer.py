@@ -1,10 +1,10 @@
 """
 One interface for every tokenizer glyphgpt uses: the Unicode-centric tokenizer of the paper (made
-lossless), any tiktoken encoding, and the paper's own Hugging Face files (hf_tokenizer.py). train.py,
+lossless), any tiktoken encoding, and the paper's own Hugging Face files (the last section). train.py,
 sample.py, eval_mmlu.py, glyphs.py and prepare.py only ever call load_tokenizer(spec), where spec is
   'unicode'                  65,536 ids, id = code point, no learned tokens, nothing to train
-  path/to/tokenizer.json     a tokenizer trained by tokenizer_train.py or prepare.py (or the dict a
-                             checkpoint stores)
+  path/to/tokenizer.json     a tokenizer trained by tokenizer_train.py or prepare.py, or a Hugging Face
+                             one like the paper's bvv241 files (or the dict a checkpoint stores)
   'gpt2', 'cl100k_base', ... a tiktoken encoding (downloaded and cached by tiktoken on first use)
   path/to/ranks.tiktoken     a local tiktoken rank file read with GPT-2's split pattern
 
@@ -26,12 +26,13 @@ the paper, so " A" is always two tokens). Two id layouts:
 
 Encoding runs in tiktoken's Rust BPE: our tokens become a tiktoken rank table (ranks in merge order,
 plus the UTF-8 byte prefixes of multi-byte characters, which its byte-level BPE needs to get from
-bytes to a character). encode_flat(), what prepare.py calls, has its speed machinery at the end of
-this file; training (frequency-driven BPE) is in tokenizer_train.py.
+bytes to a character). encode_flat(), what prepare.py calls, has its speed machinery in a section of
+its own; training (frequency-driven BPE) is in tokenizer_train.py.
 """
 import argparse
 import json
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,11 +40,10 @@ import numpy as np
 import tiktoken
 from tiktoken.load import load_tiktoken_bpe
 
-import hf_tokenizer
 import tokenizer_train
 from tokenizer_train import train # re-exported: tokenizer.train(texts, vocab_size, ...) -> a spec, as before
-# The vocabulary contract lives one floor down, in vocab.py, so that hf_tokenizer.py and
-# tokenizer_train.py build on it without importing this file; its names stay importable from here.
+# The vocabulary contract lives one floor down, in vocab.py, so that tokenizer_train.py builds on it
+# without importing this file; its names stay importable from here.
 from vocab import (EOT, FORMAT, KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, PATTERN, SPECIALS,
                    SURROGATE, VERSION, Vocab, check_size, codepoint_known, codepoint_slots, new_spec,
                    save_spec)
@@ -210,7 +210,7 @@ def _from_rank_file(path):
     return _from_tiktoken(name, enc)
 
 def _from_json_file(path):
-    """a tokenizer .json: ours, or a Hugging Face one (hf_tokenizer.py)"""
+    """a tokenizer .json: ours, or a Hugging Face one (HFTokenizer, below)"""
     try:
         with open(path, encoding='utf-8') as f:
             d = json.load(f)
@@ -220,9 +220,9 @@ def _from_json_file(path):
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"cannot read tokenizer file {path} ({e}): "
                          f"retrain it with `python tokenizer.py train ...`") from None
-    if hf_tokenizer.is_hf_tokenizer(d):
+    if is_hf_tokenizer(d):
         name = os.path.basename(path)[:-len('.json')] if path.endswith('.json') else path
-        return hf_tokenizer.HFTokenizer(d, name)
+        return HFTokenizer(d, name)
     return load_tokenizer(d) if isinstance(d, dict) else _from_dict(d)
 
 def _from_tiktoken_name(name):
@@ -238,10 +238,10 @@ def _from_tiktoken_name(name):
 def load_tokenizer(spec):
     """'unicode' | path to a tokenizer .json, ours or a Hugging Face one like the paper's (or a folder
     holding tokenizer.json) | the dict a checkpoint stores | a tiktoken name | path to a .tiktoken rank
-    file -> Tokenizer (or hf_tokenizer.HFTokenizer, behind the same interface)"""
+    file -> Tokenizer (or HFTokenizer, behind the same interface)"""
     if isinstance(spec, dict):
-        if spec.get('format') == hf_tokenizer.FORMAT: # the paper's own tokenizer.json files
-            return hf_tokenizer.HFTokenizer(spec['tokenizer'], spec['name'])
+        if spec.get('format') == HF_FORMAT: # the paper's own tokenizer.json files
+            return HFTokenizer(spec['tokenizer'], spec['name'])
         return _from_dict(spec)
     if spec == 'unicode':
         return _from_dict(new_spec('codepoint', 65536, [], [], PATTERN, name='unicode'))
@@ -293,6 +293,131 @@ def encode_flat_fast(tok, texts, threads):
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(work, groups))
     return np.concatenate(parts) if texts else np.zeros(0, np.uint32)
+
+# -----------------------------------------------------------------------------
+# the paper's own tokenizers: Hugging Face tokenizer.json files
+# bvv241-2-3 (65,536 ids) of the uni-glyph-335m models, bvv241-max (131,072) of best_bvv_* and
+# max_bvv_*. The format: BPE over characters, no pre-tokenizer, `<unk>` for every character the
+# vocabulary lacks (all past U+FFFF, private use), added tokens (`<pad>`, `<s>`, `</s>`, ...) in the
+# private-use range. The `tokenizers` library, the format's reference implementation, encodes them,
+# not tiktoken: Hugging Face's BPE merges by the rank of the *pair*, tiktoken by the rank of the
+# *result*, and thousands of bvv241 tokens arise from more than one pair, so an emulation on tiktoken
+# could pass every test text and still give other ids. Where they differ from ours:
+#   - no byte fallback: decode(encode(s)) loses what became `<unk>`. Bits per byte still count the
+#     text's true UTF-8 bytes: prepare.count_unknown records them per split, and
+#     experiments/rarity.py's val_scores spreads the bytes no token spells over the `<unk>` positions
+#   - added tokens written in the text become those tokens, as in the library (ours keep them as text)
+#   - a lone surrogate, which the library refuses, is one `<unk>` like any unknown character
+
+HF_EOT, HF_UNK = '</s>', '<unk>' # the paper's end of text (id 57346 in bvv241) and unknown token
+PLACEHOLDER = re.compile(r'<[^<>]*_\d+>') # bvv241's <unused_63743>, <special_token_57367>
+HF_FORMAT = 'huggingface-tokenizer' # the spec a dataset and a checkpoint keep: {format, name, tokenizer}
+
+def is_hf_tokenizer(d):
+    """a dict that looks like a Hugging Face tokenizer.json"""
+    return isinstance(d, dict) and isinstance(d.get('model'), dict) and 'added_tokens' in d
+
+def check_supported(d):
+    """the kind of tokenizer.json HFTokenizer reads, or one sentence saying what differs"""
+    m = d['model']
+    problems = []
+    if m.get('type') != 'BPE':
+        problems.append(f"model type {m.get('type')!r} (BPE is read)")
+    if d.get('pre_tokenizer'):
+        problems.append("a pre-tokenizer")
+    if d.get('normalizer'):
+        problems.append("a normalizer")
+    if m.get('byte_fallback'):
+        problems.append("byte fallback")
+    if d.get('post_processor'):
+        problems.append("a post-processor")
+    if HF_EOT not in {t['content'] for t in d['added_tokens']}:
+        problems.append(f"no {HF_EOT!r} added token to end documents with")
+    if problems:
+        raise ValueError(f"this tokenizer.json has {', '.join(problems)}: glyphgpt reads the paper's kind "
+                         f"(BPE over characters, no pre-tokenizer or normalizer, no byte fallback, "
+                         f"{HF_EOT!r} and {HF_UNK!r} as added tokens), such as bvv241-2-3")
+
+class HFTokenizer(Vocab):
+    """Tokenizer's interface over the `tokenizers` library. kinds: added tokens are KIND_SPECIAL
+    (`<unk>` among them, self.unk), tokens that BPE can produce KIND_TEXT, and vocabulary entries no
+    merge makes and named like `<unused_63743>` KIND_PLACEHOLDER: the default glyph recipe leaves them
+    blank, the paper's draws their names"""
+
+    def __init__(self, d, name):
+        try: # an optional dependency, needed only for these files
+            import tokenizers
+        except ImportError:
+            raise ImportError("reading a Hugging Face tokenizer.json needs the `tokenizers` library: "
+                              "pip install tokenizers") from None
+        check_supported(d)
+        self.engine = tokenizers.Tokenizer.from_str(json.dumps(d))
+        vocab = d['model']['vocab']
+        added = {t['content']: t['id'] for t in d['added_tokens']}
+        V = max([*vocab.values(), *added.values()]) + 1
+        # a merge is written "a b" in older files, ["a", "b"] in newer ones
+        pairs = (m.split(' ', 1) if isinstance(m, str) else m for m in d['model']['merges'])
+        made = {a + b for a, b in pairs} # every token some merge produces
+        texts = [None] * V
+        kinds = np.full(V, KIND_PLACEHOLDER, np.uint8)
+        # a placeholder is a name no merge makes; an n-gram no merge makes (bvv241-2-3 has 158) stays
+        # text: BPE never emits it, but the paper's recipe draws its letters
+        for t, i in vocab.items():
+            texts[i] = t
+            kinds[i] = KIND_PLACEHOLDER if t not in made and PLACEHOLDER.fullmatch(t) else KIND_TEXT
+        for t, i in added.items():
+            texts[i], kinds[i] = t, KIND_SPECIAL
+        texts = [t if t is not None else f'<|unused_{i}|>' for i, t in enumerate(texts)]
+        id_bytes = [t.encode('utf-8', 'surrogatepass') for t in texts]
+        spec = dict(format=HF_FORMAT, name=name, tokenizer=d)
+        # token_bytes: `<unk>` stands for 1-4 bytes it cannot spell, and counts none here; prepare.py sets
+        # its entry in the dataset's token_bytes.npy from the text it encoded (count_unknown)
+        super().__init__(name, spec, id_bytes, kinds, added, added[HF_EOT])
+        self.unk = added.get(HF_UNK, vocab.get(HF_UNK))
+
+    def encode(self, text, allowed_special=()):
+        """str -> list of ids, the library's (it matches added tokens in the text whatever
+        allowed_special says)"""
+        if SURROGATE.search(text): # the library takes no lone surrogate: each is an unknown character
+            out, piece = [], []
+            for c in text + '\ud800':
+                if '\ud800' <= c <= '\udfff':
+                    out += self.engine.encode(''.join(piece), add_special_tokens=False).ids + [self.unk]
+                    piece = []
+                else:
+                    piece.append(c)
+            return out[:-1]
+        return self.engine.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids):
+        """ids -> the tokens' texts concatenated, specials and `<unk>` as their names (the library's
+        decode drops them)"""
+        return b''.join(self.id_bytes[i] for i in ids).decode('utf-8', 'replace')
+
+    def encode_flat(self, texts, threads=None):
+        """each document on its own, then `</s>`: with no pre-tokenizer, merges would cross the boundary of
+        documents joined into one text. The library spreads the batch over its own threads"""
+        texts = list(texts)
+        # a document holding `</s>` or a lone surrogate goes through document(), the rest in one batch
+        plain = [HF_EOT not in t and not SURROGATE.search(t) for t in texts]
+        batch = self.engine.encode_batch([t for t, p in zip(texts, plain) if p], add_special_tokens=False)
+        fast = iter(batch)
+        ids = [next(fast).ids if p else self.document(t) for t, p in zip(texts, plain)]
+        return np.array([i for doc in ids for i in doc + [self.eot]], np.uint32)
+
+    def document(self, text):
+        """encode() of a document, but a `</s>` written in it is spelled as text (`<` apart from `/s>...`):
+        the shards hold exactly one end of text per document, as prepare.py counts them"""
+        parts = text.split(HF_EOT)
+        ids = self.encode(parts[0])
+        for p in parts[1:]:
+            ids += self.encode('<') + self.encode('/s>' + p)
+        return ids
+
+    def encode_joined(self, text):
+        """documents each followed by our <|endoftext|> (prepare_parallel's fast path) -> encode_flat()
+        of them"""
+        return self.encode_flat(text.split(EOT)[:-1])
 
 # -----------------------------------------------------------------------------
 if __name__ == '__main__':

@@ -23,7 +23,6 @@ $ python train.py config/cpu.py --init_from=resume
 Every config key, with its default and what it means (the globals below, read from this file):
 $ python train.py --help
 """
-import hashlib
 import json
 import math
 import os
@@ -39,11 +38,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 import glyphs
-from configurator import configure
 from grow import describe, grow_model, resume_model
 from model import GPT, GPTConfig, read_checkpoint
 from prepare import dataset_tokenizer, load_meta, read_shard
-from util import atomic_write, autocast, draw_windows, git_commit, resolve_dtype
+from util import (atomic_write, autocast, configure, draw_windows, git_commit, ranks_agree, resolve_dtype,
+                  weights_hash)
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -255,30 +254,17 @@ model.to(device)
 if master_process:
     print(describe(model))
 
-def ranks_agree(text):
-    """True when every process passes the same text (a hash): one all_gather of 8 bytes each"""
-    mine = torch.tensor(list(bytes.fromhex(text)[:8]), dtype=torch.int64, device=device)
-    everyone = [torch.zeros_like(mine) for _ in range(ddp_world_size)]
-    dist.all_gather(everyone, mine)
-    return all(torch.equal(e, everyone[0]) for e in everyone)
-
-def weights_hash(tensors):
-    h = hashlib.sha256()
-    for t in tensors:
-        h.update(t.detach().cpu().numpy().tobytes())
-    return h.hexdigest()
-
 if ddp:
     # every rank must hold the same tokenizer, and then the same frozen matrix: rank 0 built it (or
     # loaded it) and sends it once. Nodes with other shards or another Unifont cannot train apart
-    if not ranks_agree(tok.hash):
+    if not ranks_agree(tok.hash, device):
         fail(f"rank {ddp_rank}: the processes were given different tokenizers (data/{dataset} differs "
              "between nodes): give every node the same prepared dataset")
     wte_buf = model.transformer.wte.weight
     if not isinstance(wte_buf, torch.nn.Parameter):
         dist.broadcast(wte_buf.data, 0)
     wte_hash = weights_hash([wte_buf])
-    if not ranks_agree(wte_hash):
+    if not ranks_agree(wte_hash, device):
         fail(f"rank {ddp_rank}: the input embedding differs between processes "
              "after the broadcast from rank 0")
     if master_process:
@@ -453,7 +439,7 @@ while True:
 
 if ddp:
     # DDP keeps the copies equal by construction; one hash per run catches whatever breaks that
-    if not ranks_agree(weights_hash(raw_model.state_dict().values())):
+    if not ranks_agree(weights_hash(raw_model.state_dict().values()), device):
         fail(f"rank {ddp_rank}: the model weights differ between processes at iter {iter_num}")
     if master_process:
         print(f"all {ddp_world_size} processes hold identical weights at iter {iter_num}")

@@ -4,8 +4,8 @@ special, a placeholder), the specials our shards separate documents with, the wh
 training and encoding split text by, the two id layouts of our own tokenizer files, and Vocab, the
 per-id tables and the hash that every tokenizer has, whatever does its encoding.
 
-tokenizer.py (our format and tiktoken's), hf_tokenizer.py (the paper's Hugging Face files) and
-tokenizer_train.py (BPE training) each build on this module and on nothing above it.
+tokenizer.py (our format, tiktoken's and the paper's Hugging Face files) and tokenizer_train.py (BPE
+training) each build on this module and on nothing above it.
 """
 import hashlib
 import json

@@ -79,7 +79,7 @@ def bench_tokenizer(gpt2='gpt2', hf=()):
         toks['gpt2'] = load_tokenizer(gpt2)
     except Exception as e:
         print(f"(no GPT-2 comparison: {e})")
-    for path in hf: # the paper's own: bvv241-2-3 and bvv241-max (hf_tokenizer.py)
+    for path in hf: # the paper's own: bvv241-2-3 and bvv241-max (tokenizer.HFTokenizer)
         tok = load_tokenizer(path)
         toks[tok.name] = tok
 
@@ -92,12 +92,14 @@ def bench_tokenizer(gpt2='gpt2', hf=()):
     print(f"UTF-8 bytes per token (higher is better); <unk>: the share of val tokens that lost their text; MMLU: "
           f"{len(mmlu):,} test questions{'' if mmlu else ' (none: python eval_data.py)'}")
     print(f"  {'tokenizer':18s} {'val':>6s} {'val en':>7s} {'val ru':>7s} {'val zh':>7s} {'GPL-3 (ood)':>12s} {'MMLU':>6s} {'<unk>':>8s}")
+    def bpt(tok, docs):
+        """UTF-8 bytes per token of docs"""
+        return sum(len(d.encode('utf-8')) for d in docs) / max(1, sum(len(x) for x in tok.encode_batch(docs)))
     for name, tok in toks.items():
-        bpt = lambda docs: sum(len(d.encode('utf-8')) for d in docs) / max(1, sum(len(x) for x in tok.encode_batch(docs)))
         ids = np.concatenate([np.asarray(x) for x in tok.encode_batch(val['all'])])
         unk = f"{(ids == tok.unk).mean():.4%}" if getattr(tok, 'unk', None) is not None else 'none'
-        print(f"  {name:18s} {bpt(val['all']):6.2f} {bpt(val['en']):7.2f} {bpt(val['ru']):7.2f} "
-              f"{bpt(val['zh']):7.2f} {bpt([ood]):12.2f} {bpt(mmlu) if mmlu else float('nan'):6.2f} {unk:>8s}")
+        print(f"  {name:18s} {bpt(tok, val['all']):6.2f} {bpt(tok, val['en']):7.2f} {bpt(tok, val['ru']):7.2f} "
+              f"{bpt(tok, val['zh']):7.2f} {bpt(tok, [ood]):12.2f} {bpt(tok, mmlu) if mmlu else float('nan'):6.2f} {unk:>8s}")
 
     # speed: one 2 MB string, and ~30,000 line-sized documents
     text = '\n'.join(train_docs)
@@ -153,7 +155,9 @@ def bench_prepare(repeats=25):
     mb = sum(len(d.encode('utf-8')) for d in docs) / 1e6
     sizes = list(itertools.accumulate(len(d.encode('utf-8')) for d in docs))
     cuts = [bisect.bisect(sizes, sizes[-1] * k / 40) for k in range(40)] + [len(docs)]
-    share = lambda lo, hi: tok.encode_flat(docs[lo:hi], threads=1)
+    def share(lo, hi):
+        """one share of the documents, encoded on the calling thread"""
+        return tok.encode_flat(docs[lo:hi], threads=1)
     rounds = []
     with tempfile.TemporaryDirectory() as d, ThreadPoolExecutor(cores) as pool:
         for _ in range(repeats):

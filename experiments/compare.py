@@ -39,7 +39,7 @@ from experiments.runs import ARMS, ROOT, TRAIN, arms_and_overrides, finished, se
 from experiments.stats import fmt, mean_ci, paired
 
 # off by default: the paper exactly, its own tokenizer (bvv241-2-3, a Hugging Face tokenizer.json read by
-# hf_tokenizer.py: --bvv241 PATH) and its recipe, on the same text encoded with it (data/<dataset>_bvv241,
+# tokenizer.HFTokenizer: --bvv241 PATH) and its recipe, on the same text encoded with it (data/<dataset>_bvv241,
 # prepared on first use for the default corpus). Its tokens carry fewer bytes than ours, so it trains more
 # steps: equal training bytes
 PAPER_EXACT = ['--embedding=glyph', '--glyph_recipe=paper']

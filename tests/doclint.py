@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from conftest import ROOT, train_defaults
-from configurator import configure
+from util import configure
 
 NO_ARGS = {'corpus.py', 'main.py'} # scripts that take no arguments at all
 PASS_ON = {'compare.py', 'compare_fusion.py', 'compare_growth.py'} # any other --key=value goes to train.py
@@ -182,7 +182,7 @@ def parse_help(text):
     return flags, choices, valued, subs, re.split(r',\s+', anyof.group(1)) if anyof else None
 
 def override_problem(arg):
-    """train.py's own rule (configurator.configure) on one --key=value, or None when it passes"""
+    """train.py's own rule (util.configure) on one --key=value, or None when it passes"""
     key, _, value = arg[2:].partition('=')
     if opaque(key):
         return None

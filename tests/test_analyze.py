@@ -128,9 +128,10 @@ def test_the_command_line(tmp_path):
     assert res['summary']['trainable']['probe_accuracy'][0][0] > 0.9 # distinct random rows
     assert res['runs'][0]['layers'][0]['chance_all'] == pytest.approx(np.mean([2 / 9] * 6 + [1 / 9] * 4))
     # glyph - trainable, seed by seed: the paired difference of each depth's measure
-    by = lambda e, l: {r['seed']: r['layers'][l]['probe_accuracy'] for r in res['runs'] if r['embedding'] == e}
+    probe = {(r['embedding'], r['seed']): r['layers'][0]['probe_accuracy'] for r in res['runs']}
     d = res['paired']['probe_accuracy'][0]
-    assert d['seeds'] == [1, 2] and d['mean'] == pytest.approx(np.mean([by('glyph', 0)[s] - by('trainable', 0)[s] for s in (1, 2)]))
+    assert d['seeds'] == [1, 2]
+    assert d['mean'] == pytest.approx(np.mean([probe['glyph', s] - probe['trainable', s] for s in (1, 2)]))
     assert 'glyph - trainable, paired' in r.stdout
     (tmp_path / 'absent.json').write_text(json.dumps({'en colours': 'red blue', 'en trees': 'oak elm'}))
     with pytest.raises(SystemExit, match='give --groups'): # none of these words here

@@ -1,4 +1,4 @@
-"""compare.py's statistics on known numbers; rarity.py: the replayed training counts equal what a run drew, the
+"""experiments/stats.py on known numbers; experiments/rarity.py: the replayed training counts equal what a run drew, the
 whole-split evaluation covers every val token once, the rarity split sums back to the overall bits per byte."""
 import json
 import math
@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import torch
 
 from experiments import rarity, stats

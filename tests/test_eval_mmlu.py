@@ -1,7 +1,7 @@
-"""eval_mmlu.py on MMLU: prompt format, lm-eval's continuation split, shot dropping, the shortcut check, batched
-scores equal to a plain per-sequence reference, the paper-protocol figures; eval_data.py's MMLU: every data layout
-and every bad input. The MMLU-format data here is made up (three subjects, a few questions each), never the real
-test set."""
+"""MMLU. eval_data.py's prompts in text and in tokens: the format, lm-eval's continuation split, shot dropping,
+the shortcut check; every data layout and every bad input. eval_mmlu.py's scores: batched equal to a plain
+per-sequence reference, the paper-protocol figures; its command line and the report it prints (eval_report.py).
+The MMLU-format data here is made up (three subjects, a few questions each), never the real test set."""
 import csv
 import json
 import math
@@ -16,11 +16,11 @@ import torch
 from torch.nn import functional as F
 
 import eval_data
-import eval_mmlu
+import eval_report
 import tokenizer
 from conftest import ROOT, run
-from eval_data import LETTERS, example, header, load_mmlu
-from eval_mmlu import encode_pair, evaluate, letter_split
+from eval_data import LETTERS, encode_pair, example, header, letter_split, load_mmlu
+from eval_mmlu import evaluate
 from model import GPT, GPTConfig
 
 # subject -> (dev rows, test rows); a row is question, A, B, C, D, answer letter
@@ -104,7 +104,7 @@ def reference_scores(model, ctx, conts, block_size):
 
 def test_prompt_format_header_shots_and_answers(data_dir, compact):
     data, _ = load_mmlu(data_dir, ['world_religions'], shots=2)
-    p = eval_mmlu.standard_prompts(compact, data, 2, None, 10_000, False, letter_split(compact))[0]
+    p = eval_data.standard_prompts(compact, data, 2, None, 10_000, False, letter_split(compact))[0]
     expected = ("The following are multiple choice questions (with answers) about world religions.\n\n"
                 "Which city is holy in three religions?\nA. Paris\nB. Jerusalem\nC. Oslo\nD. Lima\nAnswer: B\n\n"
                 "What day do many rest?\nA. Sunday\nB. Monday\nC. Tuesday\nD. None\nAnswer: A\n\n"
@@ -156,7 +156,7 @@ def test_batched_scores_equal_a_plain_per_sequence_reference(data_dir, compact, 
     assert batched['summary']['standard']['letter_one_token'] == (which != 'compact')
     bs = model.config.block_size
     for qb, qs, p in zip(batched['questions'], single['questions'],
-                         eval_mmlu.standard_prompts(tok, data, 3, None, bs, False, letter_split(tok))):
+                         eval_data.standard_prompts(tok, data, 3, None, bs, False, letter_split(tok))):
         assert np.allclose(qb['scores'], qs['scores'], atol=1e-4, rtol=0)
         shots = ''.join(example(*row[1:]) for row in data[p.subject]['dev'][:p.shots])
         context = header(p.subject) + shots + example(p.row[1], p.row[2])
@@ -175,7 +175,7 @@ def test_shots_dropped_from_the_end_then_truncated(data_dir, compact):
     block = len(prompt(1, 0)) + 1 # the first question fits with exactly 1 of 3 shots (+2 tokens: ' A')
     assert len(prompt(0, 3)) + 2 > block + 1 # the long one does not fit even alone
     res = evaluate(tiny_model(compact, block_size=block), compact, data, shots=3, protocol='standard', verbose=False)
-    for q, p in zip(res['questions'], eval_mmlu.standard_prompts(compact, data, 3, None, block, False, letters)):
+    for q, p in zip(res['questions'], eval_data.standard_prompts(compact, data, 3, None, block, False, letters)):
         ctx = prompt(q['shots'], q['index'])
         fits = len(ctx) + 2 <= block + 1
         more = prompt(q['shots'] + 1, q['index'])
@@ -401,3 +401,13 @@ def test_cli_end_to_end_and_bad_inputs(tmp_path, data_dir, compact, monkeypatch,
     assert message.startswith('error: missing dev split for subject anatomy') and '--shots 5 needs 5 dev rows' in message
     assert cli(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--limit', '1', '--protocol', 'paper') is None
     assert 'paper protocol (0-shot, 1 generated token(s), greedy): accuracy' in capsys.readouterr().out
+
+def test_report_prints_fixed_summaries_as_fixed_lines(capsys):
+    s = {'task': 'piqa', 'note': 'a note', 'n_questions': 4, 'wall_s': 1.23, 'bad_rows_skipped': 2,
+         'standard': {'accuracy': 0.5, 'ci95': 0.1, 'n': 4, 'acc_norm': 0.25, 'chance': 0.5}}
+    eval_report.report({'summary': s, 'questions': []})
+    assert capsys.readouterr().out == ("piqa (a note): acc  50.0% +- 10.0 (n 4), acc_norm  25.0%, chance  50.0%\n"
+                                       "4 questions in 1.2 s; 2 bad rows skipped\n")
+    paper_only = {'paper': {'subjects': {'anatomy': {'accuracy': 0.25, 'n': 4}}}}
+    assert eval_report.subject_cell(paper_only, 'standard', 'anatomy') == '    -' # the protocol did not run
+    assert eval_report.subject_cell(paper_only, 'paper', 'anatomy') == ' 25.0%'

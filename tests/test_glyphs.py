@@ -1,4 +1,5 @@
-"""glyphs.py: the frozen glyph embedding. Uses the real GNU Unifont (skipped, loudly, without it)."""
+"""glyphs.py and glyphs_paper.py: the frozen glyph embedding. Uses the real GNU Unifont (skipped, loudly,
+without it)."""
 import hashlib
 import math
 import os
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 import glyphs
+import glyphs_paper
 import glyphs_report
 from conftest import ROOT, skip_without_font, unifont
 from tokenizer import KIND_BYTE, KIND_PLACEHOLDER, KIND_SPECIAL, KIND_TEXT, load_tokenizer
@@ -203,19 +205,19 @@ def _reference_bits(text, big=False):
 @pytest.mark.parametrize('big', [False, True])
 def test_paper_recipe_is_the_reference(big):
     texts = ['A', 'g', 'BC', 'xyz', '中', '中国', '\n', ' ', 'e\u0301', 'a\u0301b', '<0xE4>', '<|endoftext|>', 'Ωж']
-    X = glyphs.paper_cells(texts, (FONT, None), 32, big) # big: > 65,536 ids, the 131k parameters
+    X = glyphs_paper.paper_cells(texts, (FONT, None), 32, big) # big: > 65,536 ids, the 131k parameters
     for i, t in enumerate(texts):
         assert (X[i] == _reference_bits(t, big)).all(), t
 
 def test_paper_transform_is_fixed():
     # one rotation, shift and noise mask per canvas size: reseeding inside means every token gets the same
-    a, b = glyphs.paper_transform(1, True, False), glyphs.paper_transform(1, True, False)
+    a, b = glyphs_paper.paper_transform(1, True, False), glyphs_paper.paper_transform(1, True, False)
     assert all((x == y).all() for x, y in zip(a[:2], b[:2]))
     src, noise, blur = a
     assert blur and noise.sum() > 0 and not (src == np.arange(1, 1025).reshape(32, 32)).all() # it does move pixels
-    src3, noise3, _ = glyphs.paper_transform(3, True, False)
+    src3, noise3, _ = glyphs_paper.paper_transform(3, True, False)
     assert noise3.shape == (32, 96)
-    src, noise, blur = glyphs.paper_transform(3, False, False) # other scripts: noise only, p = 0.001
+    src, noise, blur = glyphs_paper.paper_transform(3, False, False) # other scripts: noise only, p = 0.001
     assert not blur and (src == np.arange(1, 3073).reshape(32, 96)).all() and 0 < noise.sum() < 20
     assert (noise <= noise3).all() # the same seeded draws, a lower threshold
 

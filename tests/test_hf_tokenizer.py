@@ -1,8 +1,8 @@
-"""hf_tokenizer.py: the paper's tokenizer.json format read through the `tokenizers` library. A small tokenizer
-built here with the library, whose ids are worked out by hand from BPE by pair rank (an emulation merging by the
-rank of the result gives other ids); the rebuilt bvv241 files of ../shared/ref against the library's ids (skipped
-when ../shared is absent); the pipeline (prepare, bits per byte on true bytes, train, sample); the paper's glyph
-matrix over bvv241-2-3 against a transcription of the reference notebook."""
+"""tokenizer.HFTokenizer: the paper's tokenizer.json format read through the `tokenizers` library. A small
+tokenizer built here with the library, whose ids are worked out by hand from BPE by pair rank (an emulation
+merging by the rank of the result gives other ids); the rebuilt bvv241 files of ../shared/ref against the
+library's ids (skipped when ../shared is absent); the pipeline (prepare, bits per byte on true bytes, train,
+sample); the paper's glyph matrix over bvv241-2-3 against a transcription of the reference notebook."""
 import json
 import os
 import subprocess
@@ -13,6 +13,7 @@ import torch
 import pytest
 
 import glyphs
+import glyphs_paper
 from conftest import ROOT, TINY, run
 from experiments import rarity
 from model import GPT, GPTConfig
@@ -25,7 +26,7 @@ REF = os.path.join(os.path.dirname(ROOT), 'shared', 'ref')
 def small(tmp_path_factory):
     """ids: a b c d ' ' -> 0-4, 'ab' 5, 'bc' 6, specials 7-10, a placeholder 11, an n-gram no merge makes 12.
     Merges (b, c) before (a, b), while 'ab' has the smaller id"""
-    from tokenizers import Tokenizer, decoders, models # here: the optional library, as hf_tokenizer.py imports it
+    from tokenizers import Tokenizer, decoders, models # here: the optional library, as tokenizer.py imports it
     vocab = {'a': 0, 'b': 1, 'c': 2, 'd': 3, ' ': 4, 'ab': 5, 'bc': 6, '<pad>': 7, '<s>': 8, '</s>': 9, '<unk>': 10,
              '<unused_11>': 11, 'cd': 12}
     t = Tokenizer(models.BPE(vocab=vocab, merges=[('b', 'c'), ('a', 'b')], unk_token='<unk>'))
@@ -124,7 +125,7 @@ def test_the_papers_matrix_over_bvv241_2_3():
     texts, _ = glyphs.token_texts(tok)
     # in id order, every id's vocabulary string drawn literally: characters, n-grams, specials, placeholders
     ids = [65, 0x4E2D, 0x0416, 0xD800, 0xD9A0, 0xE100, 57344, 57346, 57347, 57360, 63743, 0xE0F0, 0xF8FF, 32, 10]
-    X = glyphs.paper_cells(texts, (FONT, None), 32, False)
+    X = glyphs_paper.paper_cells(texts, (FONT, None), 32, False)
     for i in ids:
         assert (X[i] == _reference_bits(texts[i])).all(), (i, texts[i])
     # the reference's PCA (sklearn's: components by variance), transcribed in numpy, then unit rows
@@ -152,7 +153,8 @@ def test_compare_runs_the_paper_exact_arm_at_equal_training_bytes(work, small):
             *[a for a in TINY if not a.startswith(('--warmup', '--learning'))]]
     r = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    per_token = [(lambda m: m['bytes']['train'] / m['tokens']['train'])(load_meta(str(work / 'data' / d))) for d in ('tiny', 'tiny_bvv241')]
+    metas = [load_meta(str(work / 'data' / d)) for d in ('tiny', 'tiny_bvv241')]
+    per_token = [m['bytes']['train'] / m['tokens']['train'] for m in metas]
     steps = round(2 * per_token[0] / per_token[1])
     assert steps > 2 and f'(paper_exact {steps} steps: as many training bytes)' in r.stdout
     res = json.load(open(work / 'out' / 'exact' / 'results.json'))

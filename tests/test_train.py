@@ -13,10 +13,9 @@ import pytest
 import torch
 
 import util
-from configurator import configure, read_globals
 from conftest import ROOT, TINY, last_log_entry, losses, run, train_defaults
 from model import load_checkpoint
-from util import inference_dtype, native_bf16, resolve_dtype
+from util import configure, inference_dtype, native_bf16, read_globals, resolve_dtype
 
 def test_tiny_run_lowers_the_loss_and_samples(work):
     r = run(['--dataset=tiny', '--out_dir=out_learn', '--max_iters=40', '--eval_interval=20', *TINY], work)
