@@ -5,8 +5,8 @@ byte for byte (tests/test_prepare.py holds them equal), from one worker per core
 Local files are cut into byte ranges of about BATCH_BYTES, and each worker reads, decodes,
 splits, hashes and tokenizes its own ranges: one process reading for all would cap a many-core
 machine. A stream (Hugging Face) can only be read in order, so the calling process reads and splits
-it and hands batches of texts to the workers. `python bench.py prepare` measures this path against
-the tokenizer alone on one core.
+it and hands batches of texts to the workers. `python -m experiments.bench prepare` measures this path
+against the tokenizer alone on one core.
 """
 import collections
 import gc

@@ -56,7 +56,8 @@ def draw_windows(arrays, block_size, rng, n):
     """n windows of block_size + 1 tokens at random places of a split's token arrays -> (n, block_size + 1)
     array. A shard is picked with probability proportional to the windows it holds, then a uniform offset
     in it: every window of the split is equally likely. train.py draws its batches with this, from an rng
-    seeded by (seed, iteration, micro-step, rank); rarity.py replays them to count what a run saw"""
+    seeded by (seed, iteration, micro-step, rank); experiments/rarity.py replays them to count what a run
+    saw"""
     arrays = [a for a in arrays if len(a) > block_size]
     room = np.array([len(a) - block_size - 1 for a in arrays], dtype=np.float64)
     rows = []
