@@ -11,14 +11,31 @@ Each section prints its numbers; run on an otherwise idle machine.
 """
 import argparse
 import bisect
+import importlib.util
 import itertools
 import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-# corpus and tokenizer (tiktoken) are imported inside the sections that use them: `python3 -m experiments.bench gpu`
-# runs on a machine that has torch and nothing else of ours installed
+import numpy as np
+import torch
+
+import corpus
+import eval_mmlu
+import glyphs
+import glyphs_report
+import model as model_py
+import prepare
+import tokenizer
+from eval_data import TASKS, load_mmlu, task_path
+from model import GPT, GPTConfig, load_checkpoint, peak_flops
+from tokenizer import load_tokenizer
+from util import autocast, inference_dtype, native_bf16
 
 def timed(fn, repeats=3):
     """median wall time of fn() over repeats, and its last result"""
@@ -32,8 +49,6 @@ def timed(fn, repeats=3):
 _trained = {}
 def trained_spec(vocab_size, layout, docs_key='train'):
     """a tokenizer trained on the default corpus, once per process, and the seconds it took"""
-    import corpus
-    import tokenizer
     key = (vocab_size, layout, docs_key)
     if key not in _trained:
         docs = list(corpus.documents('train')) if docs_key == 'train' else ten_mb()
@@ -43,7 +58,6 @@ def trained_spec(vocab_size, layout, docs_key='train'):
     return _trained[key]
 
 def ten_mb():
-    import corpus
     docs = list(corpus.documents('all'))
     size = sum(len(d.encode('utf-8')) for d in docs)
     for d in list(docs): # the whole corpus is 9.7 MB: top it up to 10 MB
@@ -60,9 +74,6 @@ def ood_sample():
 
 # -----------------------------------------------------------------------------
 def bench_tokenizer(gpt2='gpt2', hf=()):
-    import corpus
-    import tokenizer
-    from tokenizer import load_tokenizer
     print(f"== tokenizer ({os.cpu_count()} cores)")
     spec65, t, mb = trained_spec(65536, 'codepoint')
     print(f"train codepoint 65,536 on the default train split ({mb:.1f} MB): {t:.1f}s (goal <= 120s)")
@@ -87,7 +98,6 @@ def bench_tokenizer(gpt2='gpt2', hf=()):
     val = {lang: list(corpus.documents('val', (lang,))) for lang in ('en', 'ru', 'zh')}
     val['all'] = val['en'] + val['ru'] + val['zh']
     ood = ood_sample()
-    import numpy as np
     mmlu = [(lambda q: ' '.join([q['question'], *q['choices']]))(json.loads(l)) for l in open('data/mmlu/test.jsonl')] if os.path.exists('data/mmlu/test.jsonl') else []
     print(f"UTF-8 bytes per token (higher is better); <unk>: the share of val tokens that lost their text; MMLU: "
           f"{len(mmlu):,} test questions{'' if mmlu else ' (none: python eval_data.py)'}")
@@ -118,9 +128,6 @@ def bench_tokenizer(gpt2='gpt2', hf=()):
 def bench_glyphs():
     """a cold build (no cache) of the 131,072-id codepoint tokenizer's matrix at n_embd 1024: rendering
     in this process, then PCA on one thread (glyphs.py says why)"""
-    from tokenizer import load_tokenizer
-    import glyphs
-    import glyphs_report
     print(f"== glyphs ({os.cpu_count()} cores)")
     spec, _, _ = trained_spec(131072, 'codepoint', '10mb')
     tok = load_tokenizer(spec)
@@ -143,11 +150,6 @@ def bench_prepare(repeats=25):
       ceiling   the same call on one thread per core, 40 equal shares of the documents handed out as
                 threads free up, nothing else: what the machine gives to tokenizing on every core
       prepare   prepare.prepare() end to end: read corpus.py's cache, split, tokenize, write shards"""
-    import corpus
-    from tokenizer import load_tokenizer
-    import tempfile
-    from concurrent.futures import ThreadPoolExecutor
-    import prepare
     cores = os.cpu_count()
     print(f"== prepare ({cores} cores, {repeats} interleaved rounds)")
     tok = load_tokenizer(trained_spec(8192, 'compact')[0])
@@ -180,9 +182,6 @@ def bench_prepare(repeats=25):
 def bench_model(nanogpt_dir, steps=5, repeats=3):
     """CPU training tokens/s of model.py against nanoGPT's model.py at the same shape (goal >= 0.95x).
     nanoGPT is loaded from a folder outside this repository (e.g. a clone of karpathy/nanoGPT)."""
-    import importlib.util
-    import torch
-    from model import GPT, GPTConfig
     print(f"== model vs nanoGPT ({torch.get_num_threads()} threads, float32, no compile)")
     path = os.path.join(nanogpt_dir or '', 'model.py')
     if not nanogpt_dir or not os.path.exists(path):
@@ -224,10 +223,6 @@ def bench_cpu(rounds=8, run_steps=300, nanogpt_dir=None):
     interleaved round by round (goal: bfloat16 >= 1.25x float32). Compiled is worth it only if it wins
     including its compile time over a whole config/cpu.py run (run_steps steps). With --nanogpt, nanoGPT's
     float32 model at the same shape is a row too."""
-    import importlib.util
-    import torch
-    from model import GPT, GPTConfig
-    from util import autocast, native_bf16
     print(f"== cpu: config/cpu.py's shape, {torch.get_num_threads()} threads; bfloat16: {native_bf16()[1]}")
     kw = dict(n_layer=4, n_head=4, n_embd=256, block_size=512, vocab_size=8192, bias=False, dropout=0.0)
     batch = 8
@@ -283,10 +278,7 @@ def bench_gpu(steps=10, warmup=3):
     """training tokens/s, MFU and peak memory of config/frozen.py's and config/gpu_small.py's shapes on
     one GPU, with the chunked loss and with the plain one: synthetic tokens, the 'random' frozen
     embedding (the same shapes and cost as 'glyph'), bf16 autocast, torch.compile, fused AdamW, as
-    train.py runs them. Needs torch alone: no data, no font, no network"""
-    import torch
-    import model as model_py
-    from model import GPT, GPTConfig, peak_flops
+    train.py runs them. Needs the core packages (torch, numpy, tiktoken, Pillow) and no data, font or network"""
     print("== gpu")
     if not torch.cuda.is_available():
         print("skipped: no CUDA device")
@@ -329,10 +321,6 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
     """eval_mmlu.py's standard protocol (5-shot) in prompt tokens/s against the model's plain forward
     over the same padded batches (goal >= 0.8), and the wall time of both protocols; then every other
     task's time per 1,000 questions against MMLU's (goal <= 2x)"""
-    import torch
-    import eval_mmlu
-    from eval_data import load_mmlu
-    from model import load_checkpoint
     print("== eval")
     if not os.path.exists(ckpt) or not mmlu or not os.path.exists(mmlu):
         print(f"skipped: needs a checkpoint (--ckpt, now {ckpt}) and MMLU data (--mmlu, now {mmlu}); see docs/evaluation.md")
@@ -355,9 +343,6 @@ def bench_eval(ckpt, mmlu, limit=10, batch_size=16):
           f"= {st['prompt_tokens_per_s'] / plain:.2f}x (goal >= 0.8)")
     # the other tasks, in the checkpoint's precision as eval_mmlu.py runs them: seconds per 1,000 questions
     # against the MMLU-570 run's, both protocols where a task has two (goal <= 2x)
-    from eval_data import task_path
-    from eval_data import TASKS
-    from util import autocast, inference_dtype
     dtype, _ = inference_dtype(model, 'cpu')
     with autocast(dtype, 'cpu'):
         mmlu = eval_mmlu.evaluate(model, tok, data, shots=5, limit=limit, protocol='both', verbose=False)['summary']
@@ -391,10 +376,6 @@ def bench_loss(rounds=5):
     token, from fresh processes at 1 and 4 sequences of 1,024 tokens (goal <= 256 KB chunked; the plain
     path's float32 logits and their gradient alone are 1,024 KB), and training tokens/s chunked vs plain,
     interleaved (goal >= 0.95)"""
-    import subprocess
-    import sys
-    import torch
-    import model
     print(f"== loss at 131,072 ids x 1024 ({os.cpu_count()} cores)")
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) # the repository: the child imports model.py
     per_token = {}
@@ -413,11 +394,11 @@ def bench_loss(rounds=5):
               f"~{(80e9 / 1024 - fixed) / kb / 1024:.0f} sequences of 1,024 (float32 activations as on this CPU; "
               f"bf16 on a GPU halves most of them)")
     torch.manual_seed(0)
-    m = model.GPT(model.GPTConfig(block_size=1024, vocab_size=131072, n_layer=1, n_head=32, n_embd=1024, embedding='random'))
+    m = model_py.GPT(model_py.GPTConfig(block_size=1024, vocab_size=131072, n_layer=1, n_head=32, n_embd=1024, embedding='random'))
     opt = m.configure_optimizers(0.1, 1e-4, (0.9, 0.95), 'cpu')
     x = torch.randint(0, 131072, (1, 1024))
     def step(threshold):
-        model.CHUNKED_LOSS_VOCAB = threshold
+        model_py.CHUNKED_LOSS_VOCAB = threshold
         t0 = time.perf_counter()
         m(x, x)[1].backward()
         opt.step()
@@ -431,7 +412,7 @@ def bench_loss(rounds=5):
         else:
             chunked, plain = step(32768), step(10**9)
         ratios.append(plain / chunked)
-    model.CHUNKED_LOSS_VOCAB = 32768
+    model_py.CHUNKED_LOSS_VOCAB = 32768
     print(f"training tokens/s, chunked / plain, 1 x 1024 tokens, median of {rounds} interleaved rounds: "
           f"{statistics.median(ratios):.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f}; goal >= 0.95)")
 
