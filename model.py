@@ -156,8 +156,16 @@ def make_embedding(config, wte=None):
             raise ValueError(f"glyph matrix is {tuple(wte.shape)}, the config wants ({V}, {C}): "
                              "build it with the same tokenizer and n_embd")
         emb = FrozenEmbedding(wte)
+    elif config.embedding == 'trainable' and config.wte_init == 'glyph':
+        # the glyph rows as the starting point of a learned table: glyph content without the freezing.
+        # Zeros until a checkpoint fills them, as for 'glyph' (train.py passes the matrix)
+        wte = torch.zeros(V, C) if wte is None else torch.as_tensor(wte, dtype=torch.float32).clone()
+        if tuple(wte.shape) != (V, C):
+            raise ValueError(f"glyph matrix is {tuple(wte.shape)}, wte_init='glyph' wants ({V}, {C}): "
+                             "build it with the same tokenizer and n_embd")
+        emb = nn.Embedding.from_pretrained(wte, freeze=False)
     elif wte is not None:
-        raise ValueError("wte is the glyph matrix, only used with embedding='glyph', "
+        raise ValueError("wte is the glyph matrix, only used with embedding='glyph' or wte_init='glyph', "
                          f"not '{config.embedding}'")
     elif config.embedding == 'trainable':
         # from an empty tensor, initialised by GPT.__init__ last: constructing it draws no random numbers,
@@ -170,8 +178,8 @@ def make_embedding(config, wte=None):
     else:
         raise ValueError(f"unknown embedding '{config.embedding}': "
                          "use 'glyph', 'trainable', 'random' or 'binary'")
-    if config.wte_init not in ('unit', 'gpt2'):
-        raise ValueError(f"unknown wte_init '{config.wte_init}': use 'unit' or 'gpt2'")
+    if config.wte_init not in ('unit', 'gpt2', 'glyph'):
+        raise ValueError(f"unknown wte_init '{config.wte_init}': use 'unit', 'gpt2' or 'glyph'")
     return emb
 
 @dataclass
@@ -185,7 +193,8 @@ class GPTConfig:
     bias: bool = False # True: bias in Linears and LayerNorms, like GPT-2. False: a bit better and faster
     rope_base: float = 10000.0 # rotary base period
     embedding: str = 'glyph' # 'glyph' | 'trainable' | 'random' | 'binary', see the docstring
-    # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 like the frozen ones; 'gpt2' N(0, 0.02^2)
+    # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 like the frozen ones; 'gpt2' N(0, 0.02^2);
+    # 'glyph' the glyph rows (unit norm too), learned from there
     wte_init: str = 'unit'
     embedding_seed: int = 42 # random only: seed of the frozen matrix, independent of the model seed
 
@@ -224,7 +233,7 @@ class GPT(nn.Module):
         # ~0.005 of ln(V); GPT-2's 0.02 would give std 0.02*sqrt(n_embd) (0.64 at 1024), i.e. +0.2 nats
         # of noise at step 0
         torch.nn.init.normal_(self.lm_head.weight, mean=0.0, std=0.1 / math.sqrt(C))
-        if isinstance(emb, nn.Embedding):
+        if isinstance(emb, nn.Embedding) and config.wte_init != 'glyph':
             std = {'unit': 1.0 / math.sqrt(C), 'gpt2': 0.02}[config.wte_init]
             torch.nn.init.normal_(emb.weight, mean=0.0, std=std)
 

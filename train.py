@@ -42,7 +42,7 @@ from grow import describe, grow_model, resume_model
 from model import GPT, GPTConfig, read_checkpoint
 from prepare import dataset_tokenizer, load_meta, read_shard
 from util import (atomic_write, autocast, configure, draw_windows, git_commit, ranks_agree, resolve_dtype,
-                  weights_hash)
+                  spread_windows, weights_hash)
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -50,7 +50,7 @@ from util import (atomic_write, autocast, configure, draw_windows, git_commit, r
 out_dir = 'out' # where ckpt.pt and log.jsonl are written
 eval_interval = 100 # iterations between evaluations; a checkpoint is written after each
 log_interval = 10 # iterations between log lines
-eval_iters = 20 # validation batches per evaluation (always the same ones)
+eval_iters = 20 # validation batches per evaluation (always the same ones, spread over the split)
 eval_only = False # if True, evaluate once and exit
 init_from = 'scratch' # 'scratch', 'resume' (out_dir/ckpt.pt) or 'grow' (new blocks on grow_from's: grow.py)
 grow_from = '' # init_from='grow': the previous stage's ckpt.pt
@@ -70,7 +70,7 @@ dropout = 0.0 # probability of zeroing an activation; 0 for pretraining
 bias = False # biases in the Linear and LayerNorm layers, as GPT-2 has
 embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' (frozen ablations)
 glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
-wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 | 'gpt2' N(0, 0.02^2), as GPT-2
+wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 | 'gpt2' N(0, 0.02^2), as GPT-2 | 'glyph' the glyph rows
 embedding_seed = 42 # 'random' only: its matrix has its own seed, so the model seed does not change it
 # adamw optimizer
 learning_rate = 1e-3 # max learning rate
@@ -180,9 +180,13 @@ def sample_windows(split, rng, n):
 def get_batch(it, micro_step):
     return sample_windows('train', np.random.default_rng([seed, it, micro_step, ddp_rank]), batch_size)
 
-# the same eval_iters val batches at every evaluation and for every seed (runs compare), split by rank
-val_rng = np.random.default_rng(2**31 - 1)
-val_batches = [sample_windows('val', val_rng, batch_size) for _ in range(eval_iters)]
+# the same eval_iters val batches at every evaluation and for every seed (runs compare), split by rank:
+# windows spread evenly over the val split (util.spread_windows), so the estimate covers it as a whole
+def val_batch(rows):
+    data = torch.from_numpy(rows.astype(np.int64))
+    return data[:, :-1].contiguous().to(device), data[:, 1:].contiguous().to(device)
+val_rows = spread_windows(shards['val'], block_size, eval_iters * batch_size)
+val_batches = [val_batch(val_rows[k * batch_size:(k + 1) * batch_size]) for k in range(eval_iters)]
 val_batches = val_batches[ddp_rank::ddp_world_size]
 
 def unigram_bpb():
@@ -205,7 +209,7 @@ ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'scratch':
     print("Initializing a new model from scratch")
     wte = None
-    if embedding == 'glyph':
+    if embedding == 'glyph' or (embedding == 'trainable' and wte_init == 'glyph'):
         # rank 0 renders (or reads its cache); the others receive the matrix below
         if master_process:
             try:
@@ -355,7 +359,8 @@ if wandb_log and master_process:
     import wandb # here, not at the top: optional (`pip install wandb`), needed only when logging to it
     wandb.init(project=wandb_project, name=wandb_run_name, config=config)
 if master_process:
-    print(f"unigram baseline: {unigram_bpb():.4f} val bits per byte would be no better than this")
+    print(f"unigram baseline: {unigram_bpb():.4f} bits per byte (the train split's token frequencies, per train byte; "
+          "experiments/sweep.py scores them on val too)")
 gpu_name = torch.cuda.get_device_name() if device_type == 'cuda' else 'cpu' # its peak, for the MFU
 
 def evaluate_and_save():

@@ -12,7 +12,9 @@ target) token occurred in that run's training; MMLU on the 570-question subset (
 standard protocol and the paper's with 1 and 2 generated tokens; the tasks of eval_data.py under
 lm-eval's protocol, on the first 200 validation questions of each at CPU scale (all with --scale gpu).
 Per arm: the mean with a 95% t-interval over seeds. Per pair: the mean paired difference with its
-interval, in words, and the seeds a difference of that size would need (paired t-test, alpha 0.05, 80%).
+interval, in words, and the seeds a paired t-test (alpha 0.05, 80%) would need to detect a difference of
+that size at the measured sd (itself uncertain: from 3 seeds its 95% range spans about 0.5x to 6x).
+Intervals cover the spread between seeds only, each seed scored on the one fixed val split.
 
     python -m experiments.compare                          # 5 arms x 3 seeds x 150 steps of config/cpu.py: ~60-90 min on 2 cores
     python -m experiments.compare --quick                  # glyph and trainable, 3 seeds x 100 steps: ~20 min
@@ -129,7 +131,8 @@ def mean_over(results, arm, seeds, field):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="the five embeddings at equal tokens, seeds paired")
     ap.add_argument('--scale', choices=['cpu', 'gpu'], default='cpu')
-    ap.add_argument('--arms', default=','.join(ARMS), help=f"comma-separated, any of {', '.join(ARMS)}, paper_exact")
+    ap.add_argument('--arms', default='glyph,glyph_paper,trainable,random,binary',
+                    help=f"comma-separated, any of {', '.join(ARMS)}, paper_exact")
     ap.add_argument('--bvv241', default='bvv241-2-3.json', help="the paper's tokenizer.json, for the paper_exact arm")
     ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
     ap.add_argument('--max_iters', type=int, default=150, help="steps per run; the learning-rate decay follows it")
@@ -211,7 +214,8 @@ if __name__ == '__main__':
     print(f"val positions per bucket: {shares}")
     print("\npaired differences in val bits per byte (same seeds):")
     for name, p in pairs.items():
-        need = f"; a difference of this size would need ~{p['seeds_needed']} seeds" if p['seeds_needed'] else ""
+        need = (f"; to detect {abs(p['mean']):.3f} at the sd of these {len(p['seeds'])} seeds ({p['sd']:.3f}, itself uncertain): "
+                f"~{p['seeds_needed']} seeds" if p['seeds_needed'] else "")
         print(f"  {name:24s} {p['words']}{need}")
     for key in ('by_input', 'by_target'):
         print(f"\npaired differences by how often the {key[3:]} token occurred in training (mean +- 95% interval):")

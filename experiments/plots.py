@@ -249,3 +249,39 @@ def plot_maps(maps, path, font_path=None, per_row=2, size=640):
     out.paste(maps_img, (0, 0))
     out.paste(legend, (0, maps_img.height))
     save(out, path)
+
+def plot_intervals(series, path, title, xlabel, ylabel):
+    """series: {name: [(x, mean, ci95 or None), ...]} -> PNG at path: per series the means joined by a line
+    and the 95% interval as a band; a dashed line at zero, the no-difference mark"""
+    pts = [p for s in series.values() for p in s]
+    if not pts:
+        raise ValueError("plot_intervals: no points to draw")
+    ys = [0.0] + [m + sgn * (hw or 0) for _, m, hw in pts for sgn in (-1, 1)]
+    img, Y = canvas(title, xlabel, min(ys), max(ys), ylabel)
+    xt = nice_ticks(0, max(x for x, _, _ in pts))
+    X = lambda x: PL + (PR - PL) * (x - xt[0]) / (xt[-1] - xt[0])
+    d, f = ImageDraw.Draw(img), font()
+    for x in xt:
+        d.line([X(x), PT, X(x), PB], fill=GRID)
+        d.line([X(x), PB, X(x), PB + 5], fill='black')
+        text(d, X(x), PB + 8, f"{x:g}", f, 'c')
+    colors = [(200, 30, 30), (40, 150, 40), (30, 80, 200), (120, 60, 160)]
+    for (name, s), color in zip(series.items(), colors):
+        band = [(x, m, hw) for x, m, hw in s if hw is not None]
+        if len(band) > 1:
+            layer = Image.new('RGBA', img.size, (0, 0, 0, 0))
+            poly = [(X(x), Y(m + hw)) for x, m, hw in band] + [(X(x), Y(m - hw)) for x, m, hw in band][::-1]
+            ImageDraw.Draw(layer).polygon(poly, fill=color + (50,))
+            img.alpha_composite(layer)
+    d = ImageDraw.Draw(img)
+    for a in range(PL, PR, 12):
+        d.line([a, Y(0), min(a + 7, PR), Y(0)], fill=BASELINE, width=2)
+    for (name, s), color in zip(series.items(), colors):
+        for x, m, hw in s: # the interval as a bar too: a band needs two budgets, a bar does not
+            if hw is not None:
+                d.line([X(x), Y(m - hw), X(x), Y(m + hw)], fill=color, width=2)
+            d.ellipse([X(x) - 4, Y(m) - 4, X(x) + 4, Y(m) + 4], fill=color)
+        if len(s) > 1:
+            d.line([(X(x), Y(m)) for x, m, _ in s], fill=color, width=3)
+    finish(img, [(name, color, 'line') for (name, _), color in zip(series.items(), colors)]
+           + [('no difference', BASELINE, 'dash')], path)

@@ -16,7 +16,8 @@ CPU_CONFIG = os.path.join(ROOT, 'config', 'cpu.py')
 ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'],
         'glyph_paper': ['--embedding=glyph', '--glyph_recipe=paper'],
         'trainable': ['--embedding=trainable'],
-        'random': ['--embedding=random'],
+        'glyph_init': ['--embedding=trainable', '--wte_init=glyph'], # glyph content, not frozen: the 2x2's fourth cell
+        'random': ['--embedding=random', '--embedding_seed={seed}'], # a matrix of its own for every seed
         'binary': ['--embedding=binary']}
 
 def seeds_from(n):
@@ -50,15 +51,16 @@ def finished(out_dir, max_iters):
 
 def train_command(config, out_dir, settings, seed, iters, eval_interval, extra=()):
     """the train.py command line of one run; resumes from out_dir's checkpoint when one is there"""
+    settings = [x.replace('{seed}', str(seed)) for x in settings]
     cmd = [sys.executable, TRAIN, config, f'--out_dir={out_dir}', *settings, f'--seed={seed}',
            f'--max_iters={iters}', f'--lr_decay_iters={iters}', f'--eval_interval={eval_interval}', *extra]
     if os.path.exists(os.path.join(out_dir, 'ckpt.pt')):
         cmd = [c for c in cmd if not c.startswith('--init_from=')] + ['--init_from=resume']
     return cmd
 
-def train_logged(cmd, out_dir, name):
+def train_logged(cmd, out_dir, name, env=None):
     """one train.py run, its output appended to out_dir/train.log; a failure ends the experiment with its tail"""
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, 'train.log'), 'a') as f:
         f.write(r.stdout + r.stderr)

@@ -64,3 +64,11 @@ def fmt(m, hw, digits=4, sign=False):
     """'m +- hw' as the tables print it ('m' alone where there is no interval); sign: a difference, '+' shown"""
     head = f"{m:+.{digits}f}" if sign else f"{m:.{digits}f}"
     return head if hw is None else f"{head} +- {hw:.{digits}f}"
+
+def seeds_for_halfwidth(sd, halfwidth, cap=10_000):
+    """the smallest n whose 95% t-interval, t_{0.975,n-1} * sd / sqrt(n), is at most halfwidth wide on each
+    side, for paired differences of standard deviation sd (None beyond cap)"""
+    n = 2
+    while n <= cap and t_quantile(0.975, n - 1) * sd / math.sqrt(n) > halfwidth:
+        n += 1
+    return n if n <= cap else None

@@ -89,3 +89,46 @@ def test_replayed_training_counts_equal_what_a_run_drew(work, tmp_path):
     replayed = rarity.trained_counts(model.checkpoint['config'], train, model.config.vocab_size, 3)
     assert np.array_equal(drawn, replayed)
     assert not np.array_equal(replayed, rarity.trained_counts(model.checkpoint['config'], train, model.config.vocab_size, 2))
+
+def test_seeds_for_halfwidth_inverts_the_interval():
+    n = stats.seeds_for_halfwidth(0.05, 0.03)
+    hw = lambda k: stats.t_quantile(0.975, k - 1) * 0.05 / math.sqrt(k)
+    assert hw(n) <= 0.03 < hw(n - 1)
+    assert stats.seeds_for_halfwidth(1.0, 1e-6) is None # beyond the cap
+
+def test_spread_windows_cover_the_split_evenly_without_overlap():
+    import util
+    arrays = [np.arange(1000), np.arange(5), np.arange(2000, 2600)] # the middle one is too short for a window
+    rows = util.spread_windows(arrays, 9, 100)
+    assert rows.shape == (100, 10)
+    starts = sorted(int(r[0]) for r in rows)
+    assert len(set(starts)) == 100 and min(starts) == 0
+    # every row is a window of one array, and they do not overlap: 100 x 10 tokens of the 1,600 there
+    seen = [t for r in rows for t in r.tolist()]
+    assert len(seen) == len(set(seen)) == 1000
+    assert all(np.all(np.diff(r) == 1) for r in rows)
+    # spread: both arrays are read in proportion to their windows (991 and 591 starts)
+    assert sum(int(r[0]) >= 2000 for r in rows) == 37
+
+def test_random_arm_redraws_its_matrix_per_seed():
+    from experiments.runs import ARMS, train_command
+    cmds = [train_command('c.py', '/nonexistent', ARMS['random'], s, 10, 5) for s in (1337, 1338)]
+    assert '--embedding_seed=1337' in cmds[0] and '--embedding_seed=1338' in cmds[1]
+    assert ARMS['glyph_init'] == ['--embedding=trainable', '--wte_init=glyph']
+
+def test_sweep_summary_tables_from_a_small_summary():
+    from experiments import sweep
+    runs = {('glyph', 1337): 2.5, ('glyph', 1338): 2.6, ('trainable', 1337): 2.4, ('trainable', 1338): 2.55}
+    pair = stats.paired({s: v for (a, s), v in runs.items() if a == 'glyph'},
+                        {s: v for (a, s), v in runs.items() if a == 'trainable'})
+    pair['by_input'] = [stats.paired({1337: 1.0, 1338: 1.1}, {1337: 1.2, 1338: 1.3})]
+    b = dict(tokens=409600, labels=['never-9'], positions_share=[0.02], arms={
+        a: dict(zip(('mean', 'ci95'), stats.mean_ci([v for (x, _), v in runs.items() if x == a])), seeds=[1337, 1338])
+        for a in ('glyph', 'trainable')}, pairs={'glyph - trainable': pair})
+    summary = dict(budgets={'100': b}, unigram=dict(train_entropy_per_train_byte=3.07, train_frequencies_on_val=2.99,
+                                                    val_frequencies_on_val=2.91))
+    t = sweep.tables(summary)
+    assert t['trend'].splitlines()[2].startswith('| 100 | 0.41M | 2.550 +- 0.635 (2) | 2.475 +- 0.953 (2) | - |')
+    assert '**-0.200 +- 0.000**' in t['rarity'] # resolved differences are bold
+    assert '+0.075 +- 0.318' in t['trend'] and '**' not in t['trend']
+    assert '| 2.910 |' in t['baselines']

@@ -100,6 +100,25 @@ def test_binary_rows_are_distinct_and_encode_the_id():
     assert torch.equal(ids, torch.arange(V))
     assert torch.equal(w[:, :nbits], w[:, nbits:2 * nbits]) # tiled
 
+def test_glyph_init_starts_a_trainable_embedding_at_the_glyph_rows():
+    torch.manual_seed(0)
+    model = GPT(tiny('trainable', wte_init='glyph'), wte=glyph_like())
+    wte = model.transformer.wte.weight
+    assert isinstance(wte, torch.nn.Parameter) and wte.requires_grad
+    assert torch.equal(wte.detach(), glyph_like()) # the rows themselves, not redrawn by the init
+    torch.manual_seed(0) # the other weights are those of every arm under the same seed
+    plain = GPT(tiny('trainable'))
+    assert torch.equal(model.lm_head.weight, plain.lm_head.weight)
+    train_steps(model, 3)
+    assert not torch.equal(wte.detach(), glyph_like()) # and it learns from there
+    back = GPT(tiny('trainable', wte_init='glyph')) # a checkpoint reader: zeros, then load_state_dict
+    back.load_state_dict(model.state_dict())
+    assert torch.equal(back.transformer.wte.weight, wte)
+    with pytest.raises(ValueError, match="wte_init='glyph' wants"):
+        GPT(tiny('trainable', wte_init='glyph'), wte=torch.zeros(V + 1, C))
+    with pytest.raises(ValueError, match="unknown wte_init 'glyphs'"):
+        GPT(tiny('trainable', wte_init='glyphs'))
+
 def test_glyph_mode_checks_its_matrix():
     with pytest.raises(ValueError, match='config wants'):
         GPT(tiny('glyph'), wte=torch.zeros(V + 1, C))

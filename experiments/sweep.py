@@ -1,0 +1,276 @@
+"""
+The paper's question asked along the axis that decides it: does a frozen glyph embedding keep up with a
+trainable one as the training budget grows? The same GPT (config/sweep.py) trained at several token
+budgets, each a full run with its own schedule (warmup a tenth of it, cosine decay to min_lr at its end),
+paired seeds, scored on the whole val split. The arms:
+  glyph                 frozen Unifont glyphs, our recipe
+  trainable             an ordinary learned embedding
+  random                frozen Gaussian rows, a matrix of its own for every seed
+  glyph_init            a learned embedding that starts from the glyph rows: glyph content, not frozen
+  trainable_lr1e-3/4e-3 the trainable arm at half and twice the rate tuned on the glyph config (2e-3)
+glyph, trainable, glyph_init and trainable are the 2x2 of content (glyph or Gaussian) by frozen or learned;
+the rate arms say whether one rate for every arm favours either side.
+
+    python -m experiments.sweep                    # the whole plan, two runs at a time (~3 hours on 2 cores)
+    python -m experiments.sweep --plan             # what would run and what is kept, with the cost; trains nothing
+    python -m experiments.sweep --report           # the summary and tables from the runs finished so far
+    python -m experiments.sweep --docs             # the same, and the tables written into docs/comparison.md
+Runs live in out/sweep/<steps>/<arm>_s<seed>/ (--out: another folder); a finished run is kept and an
+interrupted one resumes, so the sweep spans sessions. The summary, docs/comparison_sweep.json, holds every
+run's figures, the intervals and differences, the command and the commit; the tables in docs/ are made
+from it by tables() below, and a test holds them equal.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from experiments import plots
+from experiments.compare import analyse
+from experiments.runs import ARMS, ROOT, finished, seeds_from, train_command, train_logged
+from experiments.stats import fmt, mean_ci, paired, seeds_for_halfwidth
+from prepare import dataset_tokenizer, load_meta, read_shard
+from util import atomic_write, git_commit
+
+CONFIG = os.path.join(ROOT, 'config', 'sweep.py')
+TOKENS_PER_STEP = 16 * 256 # config/sweep.py's batch_size x block_size
+SWEEP_ARMS = {**{a: ARMS[a] for a in ('glyph', 'trainable', 'random', 'glyph_init')},
+              'trainable_lr1e-3': ARMS['trainable'] + ['--learning_rate=1e-3', '--min_lr=1e-4'],
+              'trainable_lr4e-3': ARMS['trainable'] + ['--learning_rate=4e-3', '--min_lr=4e-4']}
+# (steps, arms) in the order they train: the trend's two arms from the smallest budget up, then what
+# tells them apart, then the budget that fills the curve in. Seed-major inside each group, so a stop
+# leaves whole pairs behind
+PLAN = [(100, ('glyph', 'trainable', 'random')),
+        (300, ('glyph', 'trainable')),
+        (1200, ('glyph', 'trainable')),
+        (300, ('random', 'glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3')),
+        (1200, ('random',)),
+        (600, ('glyph', 'trainable'))]
+PAIRS = [('glyph', 'trainable'), ('glyph', 'random'), ('random', 'trainable'), ('glyph_init', 'trainable'),
+         ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable')] # a - b
+SUMMARY = os.path.join(ROOT, 'docs', 'comparison_sweep.json')
+PAGE = os.path.join(ROOT, 'docs', 'comparison.md')
+
+# -----------------------------------------------------------------------------
+# the runs
+
+def schedule(steps):
+    """the train.py settings of one budget: its own schedule, three evaluations of the fixed val windows"""
+    return [f'--warmup_iters={max(1, steps // 10)}', f'--eval_interval={max(1, steps // 2)}']
+
+def planned(seeds):
+    """[(steps, arm, seed)] in training order"""
+    return [(steps, arm, s) for steps, arms in PLAN for s in seeds for arm in arms]
+
+def run_dir(root, steps, arm, seed):
+    return os.path.join(root, str(steps), f'{arm}_s{seed}')
+
+def train_one(root, steps, arm, seed, extra, env):
+    out_dir = run_dir(root, steps, arm, seed)
+    cmd = train_command(CONFIG, out_dir, SWEEP_ARMS[arm], seed, steps, steps // 2, [*schedule(steps), *extra])
+    t0 = time.time()
+    train_logged(cmd, out_dir, f'{steps}/{arm}_s{seed}', env)
+    with open(os.path.join(out_dir, 'seconds.json'), 'a') as f: # a resumed run adds its part
+        f.write(json.dumps({'seconds': time.time() - t0}) + '\n')
+    return time.time() - t0
+
+def train_all(root, todo, extra, jobs):
+    """train every run of todo, `jobs` at a time; two side by side on one core each do ~10% more tokens per
+    second on 2 cores than one on both (config/sweep.py)"""
+    env = dict(os.environ, OMP_NUM_THREADS='1') if jobs > 1 else None
+    t0 = time.time()
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(train_one, root, *r, extra, env): r for r in todo}
+        for k, fut in enumerate(futures):
+            steps, arm, seed = futures[fut]
+            sec = fut.result() # a failed run ends the sweep here, with its tail (train_logged)
+            print(f"[{k + 1}/{len(todo)}] {steps}/{arm}_s{seed}: {sec / 60:.1f} min "
+                  f"({(time.time() - t0) / 60:.0f} min so far)", flush=True)
+
+# -----------------------------------------------------------------------------
+# the summary: every number the docs print, from the finished runs
+
+def unigram(data_dir):
+    """three context-free baselines in bits per byte of the val split, named by what they are: train.py's
+    (the entropy of the train split's frequencies per train byte), the train split's frequencies scored on
+    val (add-one smoothed: a model fitted on train), and val's own frequencies on val (an oracle, the floor
+    of any context-free model of val)"""
+    meta, tok = load_meta(data_dir), dataset_tokenizer(data_dir)
+    tb = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.float64)
+    n = {s: sum(np.bincount(read_shard(os.path.join(data_dir, f), tok.hash), minlength=tok.vocab_size)
+                for f in meta['shards'][s]).astype(np.float64) for s in ('train', 'val')}
+    p = {s: n[s] / n[s].sum() for s in n}
+    smooth = (n['train'] + 1) / (n['train'].sum() + tok.vocab_size)
+    val_bytes = (n['val'] * tb).sum()
+    nz = {s: n[s] > 0 for s in n}
+    return {'train_entropy_per_train_byte': float(-(n['train'][nz['train']] * np.log2(p['train'][nz['train']])).sum()
+                                                  / (n['train'] * tb).sum()),
+            'train_frequencies_on_val': float(-(n['val'] * np.log2(smooth)).sum() / val_bytes),
+            'val_frequencies_on_val': float(-(n['val'][nz['val']] * np.log2(p['val'][nz['val']])).sum() / val_bytes)}
+
+def summarise(root, seeds, extra):
+    """the finished runs of the plan -> the summary dict written to docs/comparison_sweep.json"""
+    budgets = {}
+    for steps in sorted({s for s, _ in PLAN}):
+        arms = [a for s, group in PLAN if s == steps for a in group]
+        runs, edges = {}, None
+        for seed in seeds:
+            for arm in arms:
+                out_dir = run_dir(root, steps, arm, seed)
+                if finished(out_dir, steps):
+                    res = analyse(out_dir, steps, edges, None, [], None, False)
+                    edges = edges or res['edges'] # one seed's buckets for the budget: counts depend on seed only
+                    runs[arm, seed] = res
+        if not runs:
+            continue
+        first = next(iter(runs.values()))
+        b = budgets[str(steps)] = dict(tokens=steps * TOKENS_PER_STEP, edges=edges,
+                                       labels=[x['label'] for x in first['by_input']],
+                                       positions_share=[x['positions_share'] for x in first['by_input']], runs={},
+                                       arms={}, pairs={})
+        for (arm, seed), r in runs.items():
+            b['runs'][f'{arm}_s{seed}'] = dict(val_bpb=r['val_bpb'], by_input=[x['bpb'] for x in r['by_input']],
+                                               by_target=[x['bpb'] for x in r['by_target']],
+                                               train_py_val_bpb=r['curve'][-1][1])
+        for arm in arms:
+            mine = {s: r for (a, s), r in runs.items() if a == arm}
+            if mine:
+                m, hw = mean_ci([r['val_bpb'] for r in mine.values()])
+                b['arms'][arm] = dict(mean=m, ci95=hw, seeds=sorted(mine))
+        for a, c in PAIRS:
+            va, vc = per_seed(runs, a), per_seed(runs, c)
+            if len(set(va) & set(vc)) >= 1:
+                p = b['pairs'][f'{a} - {c}'] = paired(va, vc)
+                for key in ('by_input', 'by_target'):
+                    p[key] = [paired(per_seed(runs, a, key, k), per_seed(runs, c, key, k)) for k in range(len(edges))]
+    seconds = 0.0
+    for steps, arm, seed in planned(seeds):
+        path = os.path.join(run_dir(root, steps, arm, seed), 'seconds.json')
+        if os.path.exists(path):
+            seconds += sum(json.loads(line)['seconds'] for line in open(path))
+    return dict(command=' '.join(['python -m experiments.sweep', *sys.argv[1:]]), commit=git_commit(),
+                config=os.path.relpath(CONFIG, ROOT), extra=extra, tokens_per_step=TOKENS_PER_STEP,
+                seeds=seeds, runs_finished=sum(len(b['runs']) for b in budgets.values()),
+                runs_planned=len(planned(seeds)), train_minutes=seconds / 60, unigram=unigram(os.path.join(ROOT, 'data', 'default')),
+                budgets=budgets)
+
+def per_seed(runs, arm, key=None, bucket=None):
+    """{seed: val bpb} of one arm's runs, over the whole split or in one rarity bucket"""
+    return {s: r['val_bpb'] if key is None else r[key][bucket]['bpb'] for (a, s), r in runs.items()
+            if a == arm and (key is None or r[key][bucket]['bpb'] is not None)}
+
+# -----------------------------------------------------------------------------
+# the tables: markdown made from the summary alone, so the docs can be regenerated and checked
+
+def diff(p):
+    return '-' if p is None else fmt(p['mean'], p['ci95'], 3, sign=True) if p['ci95'] is None or abs(p['mean']) <= p['ci95'] \
+        else f"**{fmt(p['mean'], p['ci95'], 3, sign=True)}**"
+
+def arm_cell(b, arm):
+    a = b['arms'].get(arm)
+    return '-' if a is None else f"{fmt(a['mean'], a['ci95'], 3)} ({len(a['seeds'])})"
+
+def tables(summary):
+    """{name: markdown table} of the sweep's summary; bold: the interval excludes zero"""
+    budgets = summary['budgets']
+    rows = ['| steps | training tokens | glyph | trainable | random | glyph - trainable | glyph - random | random - trainable |',
+            '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
+        p = b['pairs']
+        rows.append(f"| {steps} | {b['tokens'] / 1e6:.2f}M | {arm_cell(b, 'glyph')} | {arm_cell(b, 'trainable')} | "
+                    f"{arm_cell(b, 'random')} | {diff(p.get('glyph - trainable'))} | {diff(p.get('glyph - random'))} | "
+                    f"{diff(p.get('random - trainable'))} |")
+    out = {'trend': '\n'.join(rows)}
+    rows = ['| steps | arm | val bpb (seeds) | minus trainable (lr 2e-3) |', '| --- | --- | --- | --- |']
+    for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
+        for arm in ('glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3'):
+            if arm in b['arms']:
+                rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | {diff(b['pairs'].get(f'{arm} - trainable'))} |")
+    out['fairness'] = '\n'.join(rows)
+    rows, width = [], max(len(b['labels']) for b in budgets.values())
+    rows += ['| steps | pair | ' + ' | '.join(f'bucket {k + 1}' for k in range(width)) + ' |',
+             '| --- | --- | ' + ' | '.join('---' for _ in range(width)) + ' |']
+    for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
+        rows.append(f"| {steps} | inputs seen | " + ' | '.join(
+            f"{lab} ({sh:.1%})" for lab, sh in zip(b['labels'], b['positions_share'])) + ' |' + ' |' * (width - len(b['labels'])))
+        for name in ('glyph - trainable', 'glyph - random'):
+            if name in b['pairs']:
+                rows.append(f"| {steps} | {name} | " + ' | '.join(diff(q) for q in b['pairs'][name]['by_input']) + ' |'
+                            + ' |' * (width - len(b['labels'])))
+    out['rarity'] = '\n'.join(rows)
+    u = summary['unigram']
+    out['baselines'] = '\n'.join(['| context-free baseline | bits per byte of val |', '| --- | --- |',
+                                  f"| train split's frequencies, per train byte (train.py prints this) | {u['train_entropy_per_train_byte']:.3f} |",
+                                  f"| train split's frequencies scored on val (add-one smoothed) | {u['train_frequencies_on_val']:.3f} |",
+                                  f"| val split's own frequencies on val (an oracle) | {u['val_frequencies_on_val']:.3f} |"])
+    return out
+
+def seeds_line(summary):
+    """how many seeds the largest budget's glyph - trainable interval needs to reach +-0.03, from its sd"""
+    steps = max(summary['budgets'], key=int)
+    p = summary['budgets'][steps]['pairs'].get('glyph - trainable')
+    if not p or p['sd'] is None:
+        return None
+    return dict(steps=int(steps), sd=p['sd'], n=len(p['seeds']), seeds=seeds_for_halfwidth(p['sd'], 0.03))
+
+def write_tables(page, tabs):
+    """put each table between its markers in page: <!-- table sweep:NAME --> ... <!-- /table -->, which
+    tests/test_results.py reads back and compares with tables() of the committed summary"""
+    text = open(page).read()
+    for name, md in tabs.items():
+        head, tail = f'<!-- table sweep:{name} -->', '<!-- /table -->'
+        if head in text:
+            a = text.index(head) + len(head)
+            text = text[:a] + '\n' + md + '\n' + text[text.index(tail, a):]
+    atomic_write(page, lambda f: f.write(text), 'w')
+
+def plot(summary, path):
+    """glyph - trainable (and glyph - random) against training tokens, mean and 95% interval band"""
+    series = {}
+    for name in ('glyph - trainable', 'glyph - random'):
+        pts = [(b['tokens'] / 1e6, b['pairs'][name]) for b in summary['budgets'].values() if name in b['pairs']]
+        series[name] = sorted((x, p['mean'], p['ci95']) for x, p in pts)
+    plots.plot_intervals(series, path, "paired difference in val bits per byte vs training tokens",
+                         "training tokens (millions)", "difference in val bits per byte (< 0: the first arm better)")
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description="glyph vs trainable (and more) at several token budgets, seeds paired")
+    ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
+    ap.add_argument('--jobs', type=int, default=2, help="runs side by side, each on one core when more than one")
+    ap.add_argument('--out', default=os.path.join(ROOT, 'out', 'sweep'), help="folder of the runs")
+    ap.add_argument('--plan', action='store_true', help="print what would run and its cost; train nothing")
+    ap.add_argument('--report', action='store_true', help="the summary and tables from the finished runs; train nothing")
+    ap.add_argument('--docs', action='store_true', help="--report, and write the summary, plot and tables into docs/")
+    args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
+    if any(not (e.startswith('--') and '=' in e) for e in extra) or args.seeds < 1 or args.jobs < 1:
+        ap.error(f"unknown arguments {extra} (train.py overrides are --key=value), or --seeds/--jobs below 1")
+    seeds = seeds_from(args.seeds)
+    runs = planned(seeds)
+    todo = [r for r in runs if not finished(run_dir(args.out, *r), r[0])]
+    steps_todo = sum(r[0] for r in todo)
+    print(f"{len(runs)} runs planned ({len(seeds)} seeds), {len(runs) - len(todo)} finished and kept; to train: "
+          f"{len(todo)} runs, {steps_todo:,} steps of {TOKENS_PER_STEP:,} tokens of config/sweep.py, about "
+          f"{steps_todo * TOKENS_PER_STEP / 5000 / 60:.0f} minutes at ~5,000 tokens/s (two runs side by side, 2 cores)")
+    if args.plan:
+        for r in todo:
+            print(f"  {r[0]}/{r[1]}_s{r[2]}")
+        sys.exit(0)
+    if not (args.report or args.docs):
+        train_all(args.out, todo, extra, args.jobs)
+    summary = summarise(args.out, seeds, extra)
+    tabs = tables(summary)
+    for name, md in tabs.items():
+        print(f"\n{name}:\n{md}")
+    need = seeds_line(summary)
+    if need:
+        print(f"\nat {need['steps']} steps glyph - trainable has sd {need['sd']:.4f} over {need['n']} seeds: an interval "
+              f"of +-0.03 needs {need['seeds'] or 'more than 10,000'} seeds (the sd itself is uncertain with so few)")
+    if args.docs:
+        atomic_write(SUMMARY, lambda f: f.write(json.dumps(summary, indent=1) + '\n'), 'w')
+        plot(summary, os.path.join(ROOT, 'docs', 'sweep_difference.png'))
+        write_tables(PAGE, tabs)
+        print(f"wrote {os.path.relpath(SUMMARY, ROOT)}, docs/sweep_difference.png and the tables of {os.path.relpath(PAGE, ROOT)}")
