@@ -68,10 +68,10 @@ n_head = 4 # attention heads per block; n_embd must be a multiple
 n_embd = 256 # channels of the residual stream, and the width of the input embedding
 dropout = 0.0 # probability of zeroing an activation; 0 for pretraining
 bias = False # biases in the Linear and LayerNorm layers, as GPT-2 has
-embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' (frozen ablations)
+embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' | 'affine' (frozen ablations)
 glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
 wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 | 'gpt2' N(0, 0.02^2), as GPT-2 | 'glyph' the glyph rows
-embedding_seed = 42 # 'random' only: its matrix has its own seed, so the model seed does not change it
+embedding_seed = 42 # 'random' and 'affine' only: their matrix (map) has its own seed, so the model seed does not change it
 # adamw optimizer
 learning_rate = 1e-3 # max learning rate
 max_iters = 1000 # total number of optimizer steps

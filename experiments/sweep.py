@@ -233,7 +233,8 @@ def plot(summary, path):
     series = {}
     for name in ('glyph - trainable', 'glyph - random'):
         pts = [(b['tokens'] / 1e6, b['pairs'][name]) for b in summary['budgets'].values() if name in b['pairs']]
-        series[name] = sorted((x, p['mean'], p['ci95']) for x, p in pts)
+        if pts:
+            series[name] = sorted((x, p['mean'], p['ci95']) for x, p in pts)
     plots.plot_intervals(series, path, "paired difference in val bits per byte vs training tokens",
                          "training tokens (millions)", "difference in val bits per byte (< 0: the first arm better)")
 

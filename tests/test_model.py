@@ -119,6 +119,44 @@ def test_glyph_init_starts_a_trainable_embedding_at_the_glyph_rows():
     with pytest.raises(ValueError, match="unknown wte_init 'glyphs'"):
         GPT(tiny('trainable', wte_init='glyphs'))
 
+def test_affine_embedding_is_table_free_and_a_recoding_of_the_binary_rows():
+    cfg = lambda **kw: GPTConfig(block_size=8, vocab_size=256, n_layer=1, n_head=2, n_embd=64, **kw)
+    model = GPT(cfg(embedding='affine', embedding_seed=3))
+    emb = model.transformer.wte
+    w = emb.weight
+    assert w.shape == (256, 64) and torch.unique(w, dim=0).shape[0] == 256 # distinct rows
+    assert torch.allclose(w.norm(dim=1), torch.ones(256), atol=1e-6)
+    # at V = 2^K the rows are the binary arm's, in another order
+    binary = GPT(cfg(embedding='binary')).transformer.wte.weight
+    key = lambda m: sorted(map(tuple, (m > 0).int().tolist()))
+    assert key(w) == key(binary) and not torch.equal(w, binary)
+    # the forward pass computes what .weight holds, for any batch shape
+    idx = torch.randint(0, 256, (3, 5))
+    assert torch.equal(emb(idx), w[idx])
+    # the same seed, the same map; another seed, another one; the model seed does not enter
+    torch.manual_seed(9)
+    assert torch.equal(GPT(cfg(embedding='affine', embedding_seed=3)).transformer.wte.weight, w)
+    assert not torch.equal(GPT(cfg(embedding='affine', embedding_seed=4)).transformer.wte.weight, w)
+    # A is invertible over GF(2), and the checkpoint holds A and b, no V x n_embd tensor
+    sd = model.state_dict()
+    assert {k for k in sd if k.startswith('transformer.wte')} == {'transformer.wte.A', 'transformer.wte.b'}
+    assert sd['transformer.wte.A'].shape == (8, 8) and sd['transformer.wte.b'].shape == (8,)
+    back = GPT(cfg(embedding='affine', embedding_seed=5)) # a reader loads the map, whatever its own seed
+    back.load_state_dict(sd)
+    assert torch.equal(back.transformer.wte.weight, w)
+    assert not any(p is emb.A for p in model.parameters())
+    with pytest.raises(ValueError, match="needs n_embd >= 9"):
+        GPT(GPTConfig(block_size=8, vocab_size=300, n_layer=1, n_head=1, n_embd=8, embedding='affine'))
+
+def test_invertible_gf2_finds_full_rank_matrices():
+    g = torch.Generator().manual_seed(0)
+    for k in (1, 4, 16):
+        a = model_py.invertible_gf2(k, g).long()
+        # invertible: the map is one-to-one on all 2^k inputs (k <= 16 here)
+        if k <= 16:
+            x = (torch.arange(2 ** k).unsqueeze(1) >> torch.arange(k)) & 1
+            assert torch.unique((x @ a.T) % 2, dim=0).shape[0] == 2 ** k
+
 def test_glyph_mode_checks_its_matrix():
     with pytest.raises(ValueError, match='config wants'):
         GPT(tiny('glyph'), wte=torch.zeros(V + 1, C))
