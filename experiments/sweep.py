@@ -12,11 +12,13 @@ glyph, trainable, glyph_init and trainable are the 2x2 of content (glyph or Gaus
 the rate arms say whether one rate for every arm favours either side.
 
     python -m experiments.sweep                    # the whole plan, two runs at a time (~3 hours on 2 cores)
-    python -m experiments.sweep --plan             # what would run and what is kept, with the cost; trains nothing
+    python -m experiments.sweep --plan             # what would run and what is kept, with the cost;
+                                                   # trains nothing
     python -m experiments.sweep --report           # the summary and tables from the runs finished so far
     python -m experiments.sweep --docs             # the same, and the tables written into docs/comparison.md
 Runs live in out/sweep/<steps>/<arm>_s<seed>/ (--out: another folder); a finished run is kept and an
-interrupted one resumes, so the sweep spans sessions. The summary, docs/comparison_sweep.json, holds every
+interrupted one resumes; a run kept in the committed summary is not trained again, so the sweep spans
+sessions and machines (out/ need not survive). The summary, docs/comparison_sweep.json, holds every
 run's figures, the intervals and differences, the command and the commit; the tables in docs/ are made
 from it by tables() below, and a test holds them equal.
 """
@@ -50,8 +52,9 @@ PLAN = [(100, ('glyph', 'trainable', 'random')),
         (300, ('random', 'glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3')),
         (1200, ('random',)),
         (600, ('glyph', 'trainable'))]
+# (a, b): the summary keeps each pair's paired difference a - b
 PAIRS = [('glyph', 'trainable'), ('glyph', 'random'), ('random', 'trainable'), ('glyph_init', 'trainable'),
-         ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable')] # a - b
+         ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable')]
 SUMMARY = os.path.join(ROOT, 'docs', 'comparison_sweep.json')
 PAGE = os.path.join(ROOT, 'docs', 'comparison.md')
 
@@ -107,68 +110,93 @@ def unigram(data_dir):
     smooth = (n['train'] + 1) / (n['train'].sum() + tok.vocab_size)
     val_bytes = (n['val'] * tb).sum()
     nz = {s: n[s] > 0 for s in n}
-    return {'train_entropy_per_train_byte': float(-(n['train'][nz['train']] * np.log2(p['train'][nz['train']])).sum()
-                                                  / (n['train'] * tb).sum()),
+    # each split's bits under its own frequencies, over the tokens it holds (log2 of 0 is not taken)
+    train_bits = -(n['train'][nz['train']] * np.log2(p['train'][nz['train']])).sum()
+    val_bits = -(n['val'][nz['val']] * np.log2(p['val'][nz['val']])).sum()
+    return {'train_entropy_per_train_byte': float(train_bits / (n['train'] * tb).sum()),
             'train_frequencies_on_val': float(-(n['val'] * np.log2(smooth)).sum() / val_bytes),
-            'val_frequencies_on_val': float(-(n['val'][nz['val']] * np.log2(p['val'][nz['val']])).sum() / val_bytes)}
+            'val_frequencies_on_val': float(val_bits / val_bytes)}
 
-def summarise(root, seeds, extra):
-    """the finished runs of the plan -> the summary dict written to docs/comparison_sweep.json"""
-    budgets = {}
+def record(out_dir, steps, edges):
+    """a finished run's figures as the summary keeps them: whole-split and per-bucket bpb, train.py's own
+    estimate at the end, and its training minutes"""
+    r = analyse(out_dir, steps, edges, None, [], None, False)
+    path = os.path.join(out_dir, 'seconds.json')
+    minutes = sum(json.loads(line)['seconds'] for line in open(path)) / 60 if os.path.exists(path) else None
+    return dict(val_bpb=r['val_bpb'], by_input=[x['bpb'] for x in r['by_input']],
+                by_target=[x['bpb'] for x in r['by_target']], train_py_val_bpb=r['curve'][-1][1],
+                minutes=minutes), r
+
+def kept(previous, extra):
+    """{(steps, arm, seed): record} of a committed summary made with the same settings: those runs are not
+    trained again (out/ is not kept between machines, the summary is), and their figures are reused"""
+    if not previous or previous.get('extra') != extra or previous.get('tokens_per_step') != TOKENS_PER_STEP:
+        return {}
+    return {(int(steps), name.rsplit('_s', 1)[0], int(name.rsplit('_s', 1)[1])): rec
+            for steps, b in previous['budgets'].items() for name, rec in b['runs'].items()}
+
+def summarise(root, seeds, extra, previous=None):
+    """the finished runs of the plan (on disk, or kept in the previous summary) -> the summary dict written
+    to docs/comparison_sweep.json"""
+    old, budgets = kept(previous, extra), {}
     for steps in sorted({s for s, _ in PLAN}):
         arms = [a for s, group in PLAN if s == steps for a in group]
-        runs, edges = {}, None
+        before = (previous or {}).get('budgets', {}).get(str(steps)) if old else None
+        # one set of buckets for the budget (the counts depend on the seed only): the kept one, else the
+        # first run's
+        edges, labels, shares = ((before['edges'], before['labels'], before['positions_share']) if before
+                                 else (None,) * 3)
+        runs = {}
         for seed in seeds:
             for arm in arms:
                 out_dir = run_dir(root, steps, arm, seed)
-                if finished(out_dir, steps):
-                    res = analyse(out_dir, steps, edges, None, [], None, False)
-                    edges = edges or res['edges'] # one seed's buckets for the budget: counts depend on seed only
-                    runs[arm, seed] = res
+                if (steps, arm, seed) in old:
+                    runs[arm, seed] = old[steps, arm, seed]
+                elif finished(out_dir, steps):
+                    runs[arm, seed], r = record(out_dir, steps, edges)
+                    if edges is None:
+                        edges, labels = r['edges'], [x['label'] for x in r['by_input']]
+                        shares = [x['positions_share'] for x in r['by_input']]
         if not runs:
             continue
-        first = next(iter(runs.values()))
-        b = budgets[str(steps)] = dict(tokens=steps * TOKENS_PER_STEP, edges=edges,
-                                       labels=[x['label'] for x in first['by_input']],
-                                       positions_share=[x['positions_share'] for x in first['by_input']], runs={},
-                                       arms={}, pairs={})
-        for (arm, seed), r in runs.items():
-            b['runs'][f'{arm}_s{seed}'] = dict(val_bpb=r['val_bpb'], by_input=[x['bpb'] for x in r['by_input']],
-                                               by_target=[x['bpb'] for x in r['by_target']],
-                                               train_py_val_bpb=r['curve'][-1][1])
+        b = budgets[str(steps)] = dict(tokens=steps * TOKENS_PER_STEP, edges=edges, labels=labels,
+                                       positions_share=shares, arms={}, pairs={},
+                                       runs={f'{arm}_s{seed}': rec for (arm, seed), rec in runs.items()})
         for arm in arms:
-            mine = {s: r for (a, s), r in runs.items() if a == arm}
+            mine = per_seed(runs, arm)
             if mine:
-                m, hw = mean_ci([r['val_bpb'] for r in mine.values()])
+                m, hw = mean_ci(list(mine.values()))
                 b['arms'][arm] = dict(mean=m, ci95=hw, seeds=sorted(mine))
         for a, c in PAIRS:
-            va, vc = per_seed(runs, a), per_seed(runs, c)
-            if len(set(va) & set(vc)) >= 1:
-                p = b['pairs'][f'{a} - {c}'] = paired(va, vc)
+            if set(per_seed(runs, a)) & set(per_seed(runs, c)):
+                p = b['pairs'][f'{a} - {c}'] = paired(per_seed(runs, a), per_seed(runs, c))
                 for key in ('by_input', 'by_target'):
-                    p[key] = [paired(per_seed(runs, a, key, k), per_seed(runs, c, key, k)) for k in range(len(edges))]
-    seconds = 0.0
-    for steps, arm, seed in planned(seeds):
-        path = os.path.join(run_dir(root, steps, arm, seed), 'seconds.json')
-        if os.path.exists(path):
-            seconds += sum(json.loads(line)['seconds'] for line in open(path))
+                    p[key] = [bucket_pair(runs, a, c, key, k) for k in range(len(edges))]
+    minutes = [rec.get('minutes') or 0 for b in budgets.values() for rec in b['runs'].values()]
     return dict(command=' '.join(['python -m experiments.sweep', *sys.argv[1:]]), commit=git_commit(),
                 config=os.path.relpath(CONFIG, ROOT), extra=extra, tokens_per_step=TOKENS_PER_STEP,
                 seeds=seeds, runs_finished=sum(len(b['runs']) for b in budgets.values()),
-                runs_planned=len(planned(seeds)), train_minutes=seconds / 60, unigram=unigram(os.path.join(ROOT, 'data', 'default')),
-                budgets=budgets)
+                runs_planned=len(planned(seeds)), train_minutes=sum(minutes),
+                unigram=unigram(os.path.join(ROOT, 'data', 'default')), budgets=budgets)
+
+def bucket_pair(runs, a, c, key, k):
+    """the paired difference a - c in one rarity bucket; None where the bucket holds no val position"""
+    va, vc = per_seed(runs, a, key, k), per_seed(runs, c, key, k)
+    return paired(va, vc) if set(va) & set(vc) else None
 
 def per_seed(runs, arm, key=None, bucket=None):
-    """{seed: val bpb} of one arm's runs, over the whole split or in one rarity bucket"""
-    return {s: r['val_bpb'] if key is None else r[key][bucket]['bpb'] for (a, s), r in runs.items()
-            if a == arm and (key is None or r[key][bucket]['bpb'] is not None)}
+    """{seed: val bpb} of one arm's runs, over the whole split or in one rarity bucket (where it has
+    positions)"""
+    values = {s: r['val_bpb'] if key is None else r[key][bucket] for (a, s), r in runs.items() if a == arm}
+    return {s: v for s, v in values.items() if v is not None}
 
 # -----------------------------------------------------------------------------
 # the tables: markdown made from the summary alone, so the docs can be regenerated and checked
 
 def diff(p):
-    return '-' if p is None else fmt(p['mean'], p['ci95'], 3, sign=True) if p['ci95'] is None or abs(p['mean']) <= p['ci95'] \
-        else f"**{fmt(p['mean'], p['ci95'], 3, sign=True)}**"
+    return ('-' if p is None
+            else fmt(p['mean'], p['ci95'], 3, sign=True) if p['ci95'] is None or abs(p['mean']) <= p['ci95']
+            else f"**{fmt(p['mean'], p['ci95'], 3, sign=True)}**")
 
 def arm_cell(b, arm):
     a = b['arms'].get(arm)
@@ -177,36 +205,44 @@ def arm_cell(b, arm):
 def tables(summary):
     """{name: markdown table} of the sweep's summary; bold: the interval excludes zero"""
     budgets = summary['budgets']
-    rows = ['| steps | training tokens | glyph | trainable | random | glyph - trainable | glyph - random | random - trainable |',
+    rows = ['| steps | training tokens | glyph | trainable | random | '
+            'glyph - trainable | glyph - random | random - trainable |',
             '| --- | --- | --- | --- | --- | --- | --- | --- |']
     for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
         p = b['pairs']
-        rows.append(f"| {steps} | {b['tokens'] / 1e6:.2f}M | {arm_cell(b, 'glyph')} | {arm_cell(b, 'trainable')} | "
-                    f"{arm_cell(b, 'random')} | {diff(p.get('glyph - trainable'))} | {diff(p.get('glyph - random'))} | "
+        rows.append(f"| {steps} | {b['tokens'] / 1e6:.2f}M | {arm_cell(b, 'glyph')} | "
+                    f"{arm_cell(b, 'trainable')} | {arm_cell(b, 'random')} | "
+                    f"{diff(p.get('glyph - trainable'))} | {diff(p.get('glyph - random'))} | "
                     f"{diff(p.get('random - trainable'))} |")
     out = {'trend': '\n'.join(rows)}
     rows = ['| steps | arm | val bpb (seeds) | minus trainable (lr 2e-3) |', '| --- | --- | --- | --- |']
     for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
         for arm in ('glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3'):
             if arm in b['arms']:
-                rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | {diff(b['pairs'].get(f'{arm} - trainable'))} |")
+                rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | "
+                            f"{diff(b['pairs'].get(f'{arm} - trainable'))} |")
     out['fairness'] = '\n'.join(rows)
     rows, width = [], max(len(b['labels']) for b in budgets.values())
     rows += ['| steps | pair | ' + ' | '.join(f'bucket {k + 1}' for k in range(width)) + ' |',
              '| --- | --- | ' + ' | '.join('---' for _ in range(width)) + ' |']
     for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
-        rows.append(f"| {steps} | inputs seen | " + ' | '.join(
-            f"{lab} ({sh:.1%})" for lab, sh in zip(b['labels'], b['positions_share'])) + ' |' + ' |' * (width - len(b['labels'])))
+        rows.append(f"| {steps} | inputs seen | "
+                    + ' | '.join(f"{lab} ({sh:.1%})" for lab, sh in zip(b['labels'], b['positions_share']))
+                    + ' |' + ' |' * (width - len(b['labels'])))
         for name in ('glyph - trainable', 'glyph - random'):
             if name in b['pairs']:
-                rows.append(f"| {steps} | {name} | " + ' | '.join(diff(q) for q in b['pairs'][name]['by_input']) + ' |'
+                rows.append(f"| {steps} | {name} | "
+                            + ' | '.join(diff(q) for q in b['pairs'][name]['by_input']) + ' |'
                             + ' |' * (width - len(b['labels'])))
     out['rarity'] = '\n'.join(rows)
     u = summary['unigram']
-    out['baselines'] = '\n'.join(['| context-free baseline | bits per byte of val |', '| --- | --- |',
-                                  f"| train split's frequencies, per train byte (train.py prints this) | {u['train_entropy_per_train_byte']:.3f} |",
-                                  f"| train split's frequencies scored on val (add-one smoothed) | {u['train_frequencies_on_val']:.3f} |",
-                                  f"| val split's own frequencies on val (an oracle) | {u['val_frequencies_on_val']:.3f} |"])
+    out['baselines'] = '\n'.join([
+        '| context-free baseline | bits per byte of val |', '| --- | --- |',
+        f"| train split's frequencies, per train byte (train.py prints this) | "
+        f"{u['train_entropy_per_train_byte']:.3f} |",
+        f"| train split's frequencies scored on val (add-one smoothed) | "
+        f"{u['train_frequencies_on_val']:.3f} |",
+        f"| val split's own frequencies on val (an oracle) | {u['val_frequencies_on_val']:.3f} |"])
     return out
 
 def seeds_line(summary):
@@ -232,46 +268,57 @@ def plot(summary, path):
     """glyph - trainable (and glyph - random) against training tokens, mean and 95% interval band"""
     series = {}
     for name in ('glyph - trainable', 'glyph - random'):
-        pts = [(b['tokens'] / 1e6, b['pairs'][name]) for b in summary['budgets'].values() if name in b['pairs']]
+        pts = [(b['tokens'] / 1e6, b['pairs'][name]) for b in summary['budgets'].values()
+               if name in b['pairs']]
         if pts:
             series[name] = sorted((x, p['mean'], p['ci95']) for x, p in pts)
     plots.plot_intervals(series, path, "paired difference in val bits per byte vs training tokens",
-                         "training tokens (millions)", "difference in val bits per byte (< 0: the first arm better)")
+                         "training tokens (millions)",
+                         "difference in val bits per byte (< 0: the first arm better)")
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description="glyph vs trainable (and more) at several token budgets, seeds paired")
+    ap = argparse.ArgumentParser(
+        description="glyph vs trainable (and more) at several token budgets, seeds paired")
     ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
-    ap.add_argument('--jobs', type=int, default=2, help="runs side by side, each on one core when more than one")
+    ap.add_argument('--jobs', type=int, default=2,
+                    help="runs side by side, each on one core when more than one")
     ap.add_argument('--out', default=os.path.join(ROOT, 'out', 'sweep'), help="folder of the runs")
     ap.add_argument('--plan', action='store_true', help="print what would run and its cost; train nothing")
-    ap.add_argument('--report', action='store_true', help="the summary and tables from the finished runs; train nothing")
-    ap.add_argument('--docs', action='store_true', help="--report, and write the summary, plot and tables into docs/")
+    ap.add_argument('--report', action='store_true',
+                    help="the summary and tables from the finished runs; train nothing")
+    ap.add_argument('--docs', action='store_true',
+                    help="--report, and write the summary, plot and tables into docs/")
     args, extra = ap.parse_known_args() # anything else is a train.py override for every run, --key=value
     if any(not (e.startswith('--') and '=' in e) for e in extra) or args.seeds < 1 or args.jobs < 1:
         ap.error(f"unknown arguments {extra} (train.py overrides are --key=value), or --seeds/--jobs below 1")
     seeds = seeds_from(args.seeds)
     runs = planned(seeds)
-    todo = [r for r in runs if not finished(run_dir(args.out, *r), r[0])]
+    previous = json.load(open(SUMMARY)) if os.path.exists(SUMMARY) else None
+    done = kept(previous, extra)
+    todo = [r for r in runs if r not in done and not finished(run_dir(args.out, *r), r[0])]
     steps_todo = sum(r[0] for r in todo)
-    print(f"{len(runs)} runs planned ({len(seeds)} seeds), {len(runs) - len(todo)} finished and kept; to train: "
-          f"{len(todo)} runs, {steps_todo:,} steps of {TOKENS_PER_STEP:,} tokens of config/sweep.py, about "
-          f"{steps_todo * TOKENS_PER_STEP / 5000 / 60:.0f} minutes at ~5,000 tokens/s (two runs side by side, 2 cores)")
+    print(f"{len(runs)} runs planned ({len(seeds)} seeds), {len(runs) - len(todo)} finished and kept; "
+          f"to train: {len(todo)} runs, {steps_todo:,} steps of {TOKENS_PER_STEP:,} tokens of "
+          f"config/sweep.py, about {steps_todo * TOKENS_PER_STEP / 5000 / 60:.0f} minutes at "
+          "~5,000 tokens/s (two runs side by side, 2 cores)")
     if args.plan:
         for r in todo:
             print(f"  {r[0]}/{r[1]}_s{r[2]}")
         sys.exit(0)
     if not (args.report or args.docs):
         train_all(args.out, todo, extra, args.jobs)
-    summary = summarise(args.out, seeds, extra)
+    summary = summarise(args.out, seeds, extra, previous)
     tabs = tables(summary)
     for name, md in tabs.items():
         print(f"\n{name}:\n{md}")
     need = seeds_line(summary)
     if need:
-        print(f"\nat {need['steps']} steps glyph - trainable has sd {need['sd']:.4f} over {need['n']} seeds: an interval "
-              f"of +-0.03 needs {need['seeds'] or 'more than 10,000'} seeds (the sd itself is uncertain with so few)")
+        print(f"\nat {need['steps']} steps glyph - trainable has sd {need['sd']:.4f} "
+              f"over {need['n']} seeds: an interval of +-0.03 needs "
+              f"{need['seeds'] or 'more than 10,000'} seeds (the sd itself is uncertain with so few)")
     if args.docs:
         atomic_write(SUMMARY, lambda f: f.write(json.dumps(summary, indent=1) + '\n'), 'w')
         plot(summary, os.path.join(ROOT, 'docs', 'sweep_difference.png'))
         write_tables(PAGE, tabs)
-        print(f"wrote {os.path.relpath(SUMMARY, ROOT)}, docs/sweep_difference.png and the tables of {os.path.relpath(PAGE, ROOT)}")
+        print(f"wrote {os.path.relpath(SUMMARY, ROOT)}, docs/sweep_difference.png and the tables of "
+              f"{os.path.relpath(PAGE, ROOT)}")
