@@ -8,7 +8,8 @@ embedding chosen by one key, GPTConfig.embedding:
   'binary'    frozen +-1 bits of the token id, tiled to n_embd, L2-normalized       (ablation)
   'affine'    'binary' of the id recoded by x -> Ax + b over GF(2), computed on the fly: no table
               (table-free, after Bochkov, arXiv 2605.09751)                         (ablation)
-Every frozen matrix is a buffer, saved in the state_dict, so sampling and eval need no font.
+Every frozen matrix is a buffer, saved in the state_dict, so sampling and eval need no font. The
+ablations' rows are made in embeddings.py.
 References: karpathy/nanoGPT model.py (the shape of this file), RoFormer (arXiv 2104.09864).
 """
 
@@ -21,6 +22,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from chunked_loss import chunked_cross_entropy
+from embeddings import AffineEmbedding, binary_rows, random_rows
 from tokenizer import load_tokenizer
 
 # from this many ids on, the loss runs chunk by chunk (chunked_loss.py): at 32,768 the full float32
@@ -132,71 +134,6 @@ class FrozenEmbedding(nn.Module):
 
     def forward(self, idx):
         return F.embedding(idx, self.weight)
-
-def random_rows(config):
-    # its own generator: the matrix does not change when the model seed does, and arms stay comparable
-    g = torch.Generator().manual_seed(config.embedding_seed)
-    w = torch.randn(config.vocab_size, config.n_embd, generator=g)
-    return F.normalize(w, dim=1)
-
-def binary_rows(config):
-    # the id's ceil(log2 V) bits as +-1, tiled then truncated to n_embd: distinct ids, distinct rows
-    nbits = id_bits(config)
-    ids = torch.arange(config.vocab_size).unsqueeze(1)
-    bits = (ids >> torch.arange(nbits)) & 1 # (V, nbits), least significant bit first
-    w = (2.0 * bits - 1.0).repeat(1, math.ceil(config.n_embd / nbits))[:, :config.n_embd]
-    return F.normalize(w, dim=1)
-
-def id_bits(config):
-    """K = ceil(log2 V): the bits an id needs; n_embd must hold them for distinct ids to get distinct rows"""
-    nbits = max(1, math.ceil(math.log2(config.vocab_size)))
-    if config.n_embd < nbits:
-        raise ValueError(f"embedding '{config.embedding}' needs n_embd >= {nbits} to keep {config.vocab_size} ids "
-                         f"distinct; n_embd is {config.n_embd}: raise n_embd or use a smaller vocabulary")
-    return nbits
-
-def invertible_gf2(k, g):
-    """a uniformly random invertible k x k bit matrix: draw until Gaussian elimination over GF(2) finds full
-    rank (about 3.5 draws on average: the share of invertible matrices tends to 0.289)"""
-    while True:
-        a = torch.randint(0, 2, (k, k), generator=g, dtype=torch.uint8)
-        m, rank = a.clone(), 0
-        for col in range(k):
-            rows = (m[rank:, col] == 1).nonzero()
-            if len(rows) == 0:
-                continue
-            r = rank + int(rows[0])
-            m[[rank, r]] = m[[r, rank]]
-            below = m[:, col].clone()
-            below[rank] = 0
-            m ^= below.unsqueeze(1) * m[rank] # clear the column everywhere else
-            rank += 1
-        if rank == k:
-            return a
-
-class AffineEmbedding(nn.Module):
-    """ the table-free embedding: an id's K bits x, recoded y = Ax + b over GF(2), as +-1 tiled to n_embd and
-    normalized like 'binary'. Only A (K x K) and b (K) are held, drawn from embedding_seed; each row is
-    computed in the forward pass, and .weight computes the whole table for the readers that want one """
-
-    def __init__(self, config):
-        super().__init__()
-        self.n_embd, self.vocab_size, k = config.n_embd, config.vocab_size, id_bits(config)
-        g = torch.Generator().manual_seed(config.embedding_seed)
-        self.register_buffer('A', invertible_gf2(k, g))
-        self.register_buffer('b', torch.randint(0, 2, (k,), generator=g, dtype=torch.uint8))
-
-    def forward(self, idx):
-        k = self.A.shape[0]
-        x = (idx.unsqueeze(-1) >> torch.arange(k, device=idx.device)) & 1 # (..., K), least significant first
-        # an exact integer product: each sum is at most K, then mod 2 is the GF(2) product
-        y = (x @ self.A.long().T + self.b.long()) % 2
-        rows = (2.0 * y - 1.0).repeat(*([1] * (y.dim() - 1)), math.ceil(self.n_embd / k))[..., :self.n_embd]
-        return rows / math.sqrt(self.n_embd) # every entry +-1: the norm is sqrt(n_embd)
-
-    @property
-    def weight(self):
-        return self(torch.arange(self.vocab_size, device=self.A.device))
 
 def make_embedding(config, wte=None):
     """the input embedding that config.embedding names; wte is the glyph matrix, for 'glyph' only"""

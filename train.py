@@ -68,10 +68,10 @@ n_head = 4 # attention heads per block; n_embd must be a multiple
 n_embd = 256 # channels of the residual stream, and the width of the input embedding
 dropout = 0.0 # probability of zeroing an activation; 0 for pretraining
 bias = False # biases in the Linear and LayerNorm layers, as GPT-2 has
-embedding = 'glyph' # 'glyph' (frozen, from glyphs.py) | 'trainable' | 'random' | 'binary' | 'affine' (frozen ablations)
+embedding = 'glyph' # 'glyph' (frozen, glyphs.py) | 'trainable' | 'random' | 'binary' | 'affine' (embeddings.py)
 glyph_recipe = 'default' # 'default' (flaws fixed) | 'paper' (the reference recipe, step by step)
-wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd), rows of norm ~1 | 'gpt2' N(0, 0.02^2), as GPT-2 | 'glyph' the glyph rows
-embedding_seed = 42 # 'random' and 'affine' only: their matrix (map) has its own seed, so the model seed does not change it
+wte_init = 'unit' # trainable only: 'unit' N(0, 1/n_embd) | 'gpt2' N(0, 0.02^2), as GPT-2 | 'glyph' its glyph rows
+embedding_seed = 42 # 'random' and 'affine' only: their own seed, so the model seed does not change them
 # adamw optimizer
 learning_rate = 1e-3 # max learning rate
 max_iters = 1000 # total number of optimizer steps
@@ -170,7 +170,11 @@ for s in ('train', 'val'):
 def sample_windows(split, rng, n):
     """n windows of block_size + 1 tokens at random places of a split, as (x, y) on the device. The rule
     itself is util.draw_windows, so that experiments/rarity.py can replay exactly the tokens a run saw"""
-    data = torch.from_numpy(draw_windows(shards[split], block_size, rng, n).astype(np.int64))
+    return as_batch(draw_windows(shards[split], block_size, rng, n))
+
+def as_batch(rows):
+    """(n, block_size + 1) windows of token ids -> (x, y) on the device, y the next token of x"""
+    data = torch.from_numpy(rows.astype(np.int64))
     x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     if device_type == 'cuda':
         # page-locked memory lets the copy to the GPU run while the CPU goes on (non_blocking)
@@ -182,11 +186,8 @@ def get_batch(it, micro_step):
 
 # the same eval_iters val batches at every evaluation and for every seed (runs compare), split by rank:
 # windows spread evenly over the val split (util.spread_windows), so the estimate covers it as a whole
-def val_batch(rows):
-    data = torch.from_numpy(rows.astype(np.int64))
-    return data[:, :-1].contiguous().to(device), data[:, 1:].contiguous().to(device)
 val_rows = spread_windows(shards['val'], block_size, eval_iters * batch_size)
-val_batches = [val_batch(val_rows[k * batch_size:(k + 1) * batch_size]) for k in range(eval_iters)]
+val_batches = [as_batch(val_rows[k * batch_size:(k + 1) * batch_size]) for k in range(eval_iters)]
 val_batches = val_batches[ddp_rank::ddp_world_size]
 
 def unigram_bpb():
@@ -359,8 +360,8 @@ if wandb_log and master_process:
     import wandb # here, not at the top: optional (`pip install wandb`), needed only when logging to it
     wandb.init(project=wandb_project, name=wandb_run_name, config=config)
 if master_process:
-    print(f"unigram baseline: {unigram_bpb():.4f} bits per byte (the train split's token frequencies, per train byte; "
-          "experiments/sweep.py scores them on val too)")
+    print(f"unigram baseline: {unigram_bpb():.4f} bits per byte (the train split's token frequencies, "
+          "per train byte; experiments/sweep.py scores them on val too)")
 gpu_name = torch.cuda.get_device_name() if device_type == 'cuda' else 'cpu' # its peak, for the MFU
 
 def evaluate_and_save():

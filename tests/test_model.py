@@ -10,6 +10,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import chunked_loss
+import embeddings
 import model as model_py
 from chunked_loss import chunked_cross_entropy
 from model import (GPT, GPTConfig, KVCache, apply_rotary, load_checkpoint, model_from_checkpoint, peak_flops,
@@ -151,7 +152,7 @@ def test_affine_embedding_is_table_free_and_a_recoding_of_the_binary_rows():
 def test_invertible_gf2_finds_full_rank_matrices():
     g = torch.Generator().manual_seed(0)
     for k in (1, 4, 16):
-        a = model_py.invertible_gf2(k, g).long()
+        a = embeddings.invertible_gf2(k, g).long()
         # invertible: the map is one-to-one on all 2^k inputs (k <= 16 here)
         if k <= 16:
             x = (torch.arange(2 ** k).unsqueeze(1) >> torch.arange(k)) & 1
