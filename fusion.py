@@ -4,7 +4,8 @@ Each expert keeps its own blocks and head; nothing is shared but the vocabulary.
   logits  the paper's: the mean of the experts' logits. softmax(mean of logits) is proportional to the
           geometric mean of the experts' probabilities: a product of experts, not a mixture
   probs   the mixture: the mean of the experts' probabilities
-Averaging logits never touches the input embedding, so fusion itself needs only a shared vocabulary.
+Averaging logits never touches the input embedding, so fusion itself needs only a shared vocabulary: any
+embedding fuses, the table-free 'affine' one too (it holds no V x n_embd table, and fusion reads none).
     python sample.py a.pt b.pt --start "Жизнь"  # --fusion probs for the mixture
     python eval_mmlu.py a.pt b.pt --limit 10 --out fused.json
 """
@@ -76,8 +77,9 @@ def describe(model):
 
 def load_model(paths, device='cpu', rule='logits'):
     """one checkpoint -> (GPT, tokenizer); several -> (Fused, tokenizer), refused with one sentence when
-    their tokenizers or vocabularies differ. Different embeddings, depths or widths are allowed and named
-    in model.checkpoint, which the evaluation's JSON carries"""
+    their tokenizers or vocabularies differ. Different embeddings (glyph, trainable, random, binary,
+    affine), depths or widths are allowed and named in model.checkpoint, which the evaluation's JSON
+    carries"""
     if isinstance(paths, str) or len(paths) == 1:
         return load_checkpoint(paths if isinstance(paths, str) else paths[0], device)
     loaded = [load_checkpoint(p, device) for p in paths]
