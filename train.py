@@ -54,6 +54,7 @@ eval_iters = 20 # validation batches per evaluation (always the same ones, sprea
 eval_only = False # if True, evaluate once and exit
 init_from = 'scratch' # 'scratch', 'resume' (out_dir/ckpt.pt) or 'grow' (new blocks on grow_from's: grow.py)
 grow_from = '' # init_from='grow': the previous stage's ckpt.pt
+grow_embedding = 'frozen' # init_from='grow', a trainable embedding: 'frozen' from now on, or 'trainable'
 wandb_log = False # log to Weights & Biases; needs `pip install wandb`
 wandb_project = 'glyphgpt' # the wandb project the run is logged under
 wandb_run_name = 'run' # its name there
@@ -229,7 +230,7 @@ elif init_from == 'grow':
     if os.path.abspath(grow_from) == os.path.abspath(ckpt_path):
         fail(f"grow_from={grow_from} is this run's own checkpoint: grow into another --out_dir")
     try:
-        model, model_args, stages = grow_model(grow_from, model_args, tok.hash, seed)
+        model, model_args, stages = grow_model(grow_from, model_args, tok.hash, seed, grow_embedding)
     except (FileNotFoundError, ValueError) as e:
         fail(e)
     new_layers = stages[-1]['layers']
@@ -328,7 +329,7 @@ def get_lr(it):
     """learning rate decay scheduler (cosine with warmup)"""
     if it < warmup_iters:
         return learning_rate * (it + 1) / (warmup_iters + 1)
-    if it > lr_decay_iters:
+    if it >= lr_decay_iters: # also when there is no decay phase (lr_decay_iters <= warmup_iters)
         return min_lr
     decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
     coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) # 1 at the end of warmup, 0 at lr_decay_iters

@@ -330,7 +330,8 @@ def plot(summary, path):
                              f"(mean, 95% interval over seeds)")
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description="language experts, alone, fused (both rules), and one model on "
+    ap = argparse.ArgumentParser(allow_abbrev=False, # train.py's --seed=N is an override, not --seeds
+                                 description="language experts, alone, fused (both rules), and one model on "
                                              "all their languages; seeds paired")
     ap.add_argument('--languages', default='ru,zh',
                     help="one expert per language, comma-separated, of en, ru, zh")
@@ -352,7 +353,7 @@ if __name__ == '__main__':
     if shared is not None and (shared not in SOURCES or shared in langs):
         ap.error(f"--shared {args.shared}: one of {', '.join(SOURCES)} that --languages does not name, "
                  f"or 'none'")
-    s = settings(langs, shared, arms, seeds_from(args.seeds), args.max_iters, extra)
+    s = settings(langs, shared, arms, seeds_from(args.seeds, args.first_seed), args.max_iters, extra)
     root = args.out or f"out/fusion_{'_'.join(dataset(e) for e in s['experts'])}_{args.max_iters}"
     train = not (args.report or args.docs)
     if train:

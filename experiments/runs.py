@@ -20,14 +20,16 @@ ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'],
         'random': ['--embedding=random', '--embedding_seed={seed}'], # a matrix of its own for every seed
         'binary': ['--embedding=binary']}
 
-def seeds_from(n):
+def seeds_from(n, first=1337):
     """the seeds of n paired runs: 1337, 1338, ..."""
-    return [1337 + k for k in range(n)]
+    return [first + k for k in range(n)]
 
 def add_run_arguments(ap, seeds, max_iters, steps, out):
     """--arms, --seeds, --max_iters and --out as compare_fusion.py and compare_growth.py take them"""
     ap.add_argument('--arms', default='glyph,trainable', help=f"comma-separated, any of {', '.join(ARMS)}")
     ap.add_argument('--seeds', type=int, default=seeds, help="seeds per arm: 1337, 1338, ...")
+    ap.add_argument('--first_seed', type=int, default=1337,
+                    help="the first of them: one process or machine takes 1337-1338, another --first_seed=1339")
     ap.add_argument('--max_iters', type=int, default=max_iters, help=steps)
     ap.add_argument('--out', default='', help=f"folder of the runs (default {out})")
 

@@ -265,7 +265,7 @@ def plot(summary, path):
                          "difference in val bits per byte (< 0: the first arm better)")
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(
+    ap = argparse.ArgumentParser(allow_abbrev=False, # train.py's --seed=N is an override, not --seeds
         description="glyph vs trainable (and more) at several token budgets, seeds paired")
     ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
     ap.add_argument('--jobs', type=int, default=2,
