@@ -42,7 +42,7 @@ from grow import describe, grow_model, resume_model
 from model import GPT, GPTConfig, read_checkpoint
 from prepare import dataset_tokenizer, load_meta, read_shard
 from util import (atomic_write, autocast, configure, draw_windows, git_commit, ranks_agree, resolve_dtype,
-                  spread_windows, weights_hash)
+                  share_input_embedding, spread_windows, weights_hash)
 
 # -----------------------------------------------------------------------------
 # default config values: a small model on the embedded default corpus, for a laptop CPU
@@ -263,16 +263,10 @@ if master_process:
 if ddp:
     # every rank must hold the same tokenizer, and then the same frozen matrix: rank 0 built it (or
     # loaded it) and sends it once. Nodes with other shards or another Unifont cannot train apart
-    if not ranks_agree(tok.hash, device):
-        fail(f"rank {ddp_rank}: the processes were given different tokenizers (data/{dataset} differs "
-             "between nodes): give every node the same prepared dataset")
-    wte_buf = model.transformer.wte.weight
-    if not isinstance(wte_buf, torch.nn.Parameter):
-        dist.broadcast(wte_buf.data, 0)
-    wte_hash = weights_hash([wte_buf])
-    if not ranks_agree(wte_hash, device):
-        fail(f"rank {ddp_rank}: the input embedding differs between processes "
-             "after the broadcast from rank 0")
+    try:
+        wte_hash = share_input_embedding(model, tok.hash, dataset, device)
+    except ValueError as e:
+        fail(f"rank {ddp_rank}: {e}")
     if master_process:
         print(f"all {ddp_world_size} processes agree on the tokenizer "
               f"and the input embedding ({wte_hash[:16]})")

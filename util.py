@@ -152,6 +152,23 @@ def ranks_agree(text, device):
     dist.all_gather(everyone, mine)
     return all(torch.equal(e, everyone[0]) for e in everyone)
 
+def share_input_embedding(model, tokenizer_hash, dataset, device):
+    """under DDP, before training: check that every process holds the same tokenizer, send rank 0's
+    frozen input matrix to the others (a trainable one is already equal: DDP broadcasts parameters), and
+    check that they now agree. Returns the matrix's hash; a ValueError names what differs"""
+    import torch # deferred, as above
+    import torch.distributed as dist
+    if not ranks_agree(tokenizer_hash, device):
+        raise ValueError(f"the processes were given different tokenizers (data/{dataset} differs between "
+                         "nodes): give every node the same prepared dataset")
+    wte = model.transformer.wte.weight
+    if not isinstance(wte, torch.nn.Parameter):
+        dist.broadcast(wte.data, 0)
+    wte_hash = weights_hash([wte])
+    if not ranks_agree(wte_hash, device):
+        raise ValueError("the input embedding differs between processes after the broadcast from rank 0")
+    return wte_hash
+
 # -----------------------------------------------------------------------------
 # the configuration rule, after nanoGPT's poor man's configurator. train.py hands configure() its globals:
 #     python train.py config/cpu.py --batch_size=8 --embedding='trainable'
