@@ -262,7 +262,7 @@ def plot(summary, path):
             series[name] = sorted((x, p['mean'], p['ci95']) for x, p in pts)
     plots.plot_intervals(series, path, "paired difference in val bits per byte vs training tokens",
                          "training tokens (millions)",
-                         "difference in val bits per byte (< 0: the first arm better)")
+                         "difference in val bits per byte (bits/byte; < 0: glyph better)")
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(allow_abbrev=False, # train.py's --seed=N is an override, not --seeds
