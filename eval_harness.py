@@ -284,7 +284,7 @@ def arguments():
     ap.add_argument('--fusion', default='logits', choices=['logits', 'probs'],
                     help="several checkpoints: mean of logits (the paper's) or of probabilities")
     ap.add_argument('--tasks', default='mmlu,arc_easy,arc_challenge,hellaswag,piqa,sciq',
-                    help=f"comma-separated, any of {', '.join(TASK_DIRS)}")
+                    help=f"comma-separated, from {', '.join(TASK_DIRS)}")
     ap.add_argument('--limit', type=int, default=None, help="first N questions per task (MMLU: per subject)")
     ap.add_argument('--shots', type=int, default=5, help="MMLU's shots from dev (the standard 5)")
     ap.add_argument('--subjects', default='', help="MMLU: comma-separated subjects (default: all 57)")

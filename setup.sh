@@ -5,8 +5,16 @@
 #                    CPU (config/cpu.py compiles), through apt as root or with passwordless sudo;
 #   a virtualenv in .venv with requirements.txt.
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu bash setup.sh  installs the CPU-only torch wheel.
+# bash setup.sh --extras  also installs requirements-extras.txt: lm-eval, transformers, matplotlib, datasets.
 set -euo pipefail
 cd "$(dirname "$0")"
+extras=0
+for arg in "$@"; do
+    case "$arg" in
+        --extras) extras=1 ;;
+        *) echo "setup.sh: unknown option $arg; the only one is --extras (the optional libraries)" >&2; exit 1 ;;
+    esac
+done
 APT_PACKAGES="fonts-unifont bible-kjv fortunes-ru fortunes-zh g++ python3-dev"
 PY=${PYTHON:-python3}
 
@@ -37,4 +45,7 @@ if [ -n "${TORCH_INDEX:-}" ]; then
     .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 --index-url "$TORCH_INDEX"
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+if [ "$extras" = 1 ]; then
+    .venv/bin/pip install -q --disable-pip-version-check -r requirements-extras.txt
+fi
 echo "setup.sh: ready (.venv/bin/python)"
