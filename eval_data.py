@@ -162,10 +162,19 @@ def fit_shots(tok, subject, shot_texts, shot_lens, row, block_size, bos, letters
             excess -= shot_lens[k]
 
 def scored_row(ctx, cont, block_size):
-    """(input ids, positions scored) for context + continuation, keeping its last block_size + 1 tokens"""
+    """(input ids, positions scored) for context + continuation, keeping its last block_size + 1 tokens
+    (lm-eval's left truncation). The continuation must fit: at most block_size tokens after a non-empty
+    context, or its first tokens would have no position (scored_pieces splits a longer one)"""
+    assert ctx and len(cont) <= block_size, "scored_pieces splits a continuation longer than the window"
     seq = (ctx + cont)[-(block_size + 1):]
     inp = seq[:-1]
     return inp, list(range(len(inp) - len(cont), len(inp)))
+
+def scored_pieces(ctx, cont, block_size):
+    """[(input ids, positions scored, the tokens they score)]: a continuation longer than the window in
+    window-sized pieces, each after as much of what precedes it as fits, so every token is scored once"""
+    return [(*scored_row(ctx + cont[:a], cont[a:a + block_size], block_size), cont[a:a + block_size])
+            for a in range(0, len(cont), block_size)]
 
 # one MMLU question as the standard protocol scores it: its subject and load_mmlu row, its inputs
 # [(input ids, positions, continuations)], the shots its prompt kept, whether it was truncated at 0 shots

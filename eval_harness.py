@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 import eval_mmlu
-from eval_data import scored_row, task_path
+from eval_data import scored_pieces, task_path
 from eval_mmlu import run_batches
 from fusion import load_model
 from util import autocast, inference_dtype
@@ -82,14 +82,11 @@ def make_lm_class(lm_eval):
             input and scored positions are the same (MMLU's ' A'..' D' after one prompt: they differ only in
             the last token, which is a target) share one forward"""
             bs = self.max_length
-            pieces = [] # (request, context ids, a piece of the continuation at most a window long)
+            pieces = [] # (request, input ids, positions, the continuation's tokens they score)
             for r, (_, ctx, cont) in enumerate(requests):
-                # a continuation longer than the window is scored in pieces, each after as much of what
-                # precedes it as fits: every token once, as a sliding window would
-                pieces += [(r, ctx + cont[:a], cont[a:a + bs]) for a in range(0, len(cont), bs)]
+                pieces += [(r, *piece) for piece in scored_pieces(ctx, cont, bs)]
             unique, users = {}, []
-            for _, ctx, cont in pieces:
-                inp, pos = scored_row(ctx, cont, bs) # lm-eval's left truncation
+            for _, inp, pos, _ in pieces:
                 users.append(unique.setdefault((tuple(inp), tuple(pos)), len(unique)))
             inputs = [(list(inp), list(pos)) for inp, pos in unique]
             by_input = [[] for _ in inputs]
@@ -98,7 +95,7 @@ def make_lm_class(lm_eval):
             out = [(0.0, True)] * len(requests)
             for u, logprobs in run_batches(self.model, inputs, self.batch_size, self.verbose):
                 for p in by_input[u]: # logprobs: (positions, V)
-                    r, _, cont = pieces[p]
+                    r, _, _, cont = pieces[p]
                     cont = torch.tensor(cont)
                     picked = logprobs.gather(1, cont[:, None])[:, 0]
                     greedy = bool((logprobs.argmax(-1) == cont).all())

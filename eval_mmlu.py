@@ -16,6 +16,7 @@ This file scores a model on what it poses; eval_report.py prints the results, li
 """
 import argparse
 import json
+import itertools
 import math
 import os
 import sys
@@ -27,7 +28,7 @@ from torch.nn import functional as F
 
 from eval_data import CATEGORIES, CATEGORY_MAP, LETTERS, PAPER_TASKS, TASKS, PaperItem
 from eval_data import download_mmlu, install, load_mmlu, load_task, paper_items, task_path
-from eval_data import beyond_window, encode_pair, letter_split, scored_row, standard_prompts
+from eval_data import beyond_window, encode_pair, letter_split, scored_pieces, standard_prompts
 from eval_report import report
 from fusion import load_model
 from util import autocast, inference_dtype
@@ -289,16 +290,21 @@ def choice_protocol(model, tok, task, questions, batch_size=16, bos=False, verbo
     block_size = model.config.block_size
     inputs = []
     truncated = []
-    for q in questions: # one input per choice
+    pieces = [] # per question, per choice: its inputs (one, unless the choice is longer than the window)
+    for q in questions:
         cut = False
+        pieces.append([])
         for c in q.choices:
             ctx, cont = encode_pair(tok, q.context, ' ' + c)
             ctx = [tok.eot] * bos + ctx
-            inp, pos = scored_row(ctx, cont, block_size)
-            inputs.append((inp, pos, [cont]))
-            cut = cut or beyond_window(ctx, [cont], block_size) > 0 # scored_row kept only the last tokens
+            parts = scored_pieces(ctx, cont, block_size)
+            inputs += [(inp, pos, [piece]) for inp, pos, piece in parts]
+            pieces[-1].append(len(parts))
+            cut = cut or beyond_window(ctx, [cont], block_size) > 0 # the window kept only the last tokens
         truncated.append(cut)
-    scores, dt, tokens = score_questions(model, inputs, [len(q.choices) for q in questions], batch_size, verbose)
+    scores, dt, tokens = score_questions(model, inputs, [sum(n) for n in pieces], batch_size, verbose)
+    ends = [list(itertools.accumulate(n, initial=0)) for n in pieces] # each choice's pieces summed
+    scores = [[sum(sc[a:b]) for a, b in zip(e, e[1:])] for sc, e in zip(scores, ends)]
     fields = []
     for q, sc, cut in zip(questions, scores, truncated):
         per_char = [x / max(len(c), 1) for x, c in zip(sc, q.choices)]

@@ -120,6 +120,37 @@ def test_batched_predictions_agree_with_an_unbatched_scorer(task_dir, tok, task)
     assert 'validation split' in res['summary']['note'] and ('paper' in res['summary']) == False
     json.dumps(res)
 
+@pytest.mark.parametrize('n_ctx,n_cont', [(3, 5), (1, 8), (3, 9), (20, 17), (2, 24)])
+def test_a_continuation_longer_than_the_window_is_scored_once_per_token(n_ctx, n_cont):
+    ctx, cont, bs = list(range(100, 100 + n_ctx)), list(range(n_cont)), 8
+    pieces = eval_data.scored_pieces(ctx, cont, bs)
+    assert [t for _, _, piece in pieces for t in piece] == cont # every token once, in order
+    for inp, pos, piece in pieces:
+        assert len(inp) <= bs and all(0 <= p < len(inp) for p in pos)
+        window = inp + [piece[-1]] # each scored position's target is the next token of its window
+        assert [window[p + 1] for p in pos] == piece
+        seq = ctx + cont
+        end = seq.index(piece[-1]) + 1 # and the window is the one that ends at the piece: as much as fits
+        assert window == seq[max(end - bs - 1, 0):end]
+
+def test_choices_longer_than_the_window_sum_their_pieces(tok):
+    torch.set_num_threads(1)
+    model = tiny_model(tok, block_size=8)
+    long = ' '.join(['oxygen water steam'] * 6)
+    q = eval_data.Question(index=0, context="Question: What gas?\nAnswer:", choices=[long, "rock"], gold=0)
+    _, fields, _ = eval_mmlu.choice_protocol(model, tok, 'arc_easy', [q], batch_size=2, verbose=False)
+    ref = []
+    for c in q.choices: # each piece on its own window, a plain forward
+        ctx, cont = eval_data.encode_pair(tok, q.context, ' ' + c)
+        total = 0.0
+        for inp, pos, piece in eval_data.scored_pieces(ctx, cont, 8):
+            x = torch.tensor([inp])
+            lp = F.log_softmax(model(x, torch.zeros_like(x))[0][0].double(), -1)
+            total += sum(lp[p, t].item() for p, t in zip(pos, piece))
+        ref.append(total)
+    assert len(eval_data.encode_pair(tok, q.context, ' ' + long)[1]) > 16 # three pieces or more
+    assert np.allclose(fields[0]['scores'], ref, atol=1e-4) and fields[0]['truncated']
+
 def test_paper_protocol_on_arc_labels_and_upper_case(task_dir, tok):
     # a model that always writes ' b' then anything: right where the gold label is B, upper-cased as the paper does
     V = tok.vocab_size
