@@ -56,6 +56,16 @@ def run(args, cwd, check=True, script='train.py', env=None):
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return r
 
+def refusal(args, script, capsys, monkeypatch):
+    """a research script's command line refused at parsing, run in this process (as `python -m script`, no
+    new interpreter: a refusal costs milliseconds, not an import of torch) -> (exit status, its stderr)"""
+    import runpy
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    monkeypatch.delitem(sys.modules, script, raising=False) # a test module's import of it stays untouched
+    with pytest.raises(SystemExit) as e:
+        runpy.run_module(script, run_name='__main__', alter_sys=True)
+    return e.value.code, capsys.readouterr().err
+
 def last_log_entry(folder):
     """the last line of a run's log.jsonl (folder: a pathlib.Path), parsed"""
     with open(folder / 'log.jsonl') as f:

@@ -67,8 +67,9 @@ def fmt(m, hw, digits=4, sign=False):
 
 def seeds_for_halfwidth(sd, halfwidth, cap=10_000):
     """the smallest n whose 95% t-interval, t_{0.975,n-1} * sd / sqrt(n), is at most halfwidth wide on each
-    side, for paired differences of standard deviation sd (None beyond cap)"""
-    n = 2
+    side, for paired differences of standard deviation sd (None beyond cap). The normal approximation,
+    (1.960 * sd / halfwidth)^2, is a lower bound to start from"""
+    n = max(2, int((1.959964 * sd / halfwidth) ** 2))
     while n <= cap and t_quantile(0.975, n - 1) * sd / math.sqrt(n) > halfwidth:
         n += 1
     return n if n <= cap else None

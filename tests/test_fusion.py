@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 import tokenizer
-from conftest import run
+from conftest import refusal, run
 from experiments import compare_fusion as cf, rarity
 from experiments.results import save_summary, write_tables
 from fusion import Fused, load_model
@@ -68,14 +68,14 @@ def test_the_val_split_scores_a_fused_model_position_by_position(tok):
         want = want[torch.arange(16), torch.tensor(val[0][1:17])]
         assert torch.allclose(torch.tensor(nats[:16], dtype=torch.float32), want, atol=1e-5), rule
 
-def test_the_experiment_refuses_bad_arguments(tmp_path):
+def test_the_experiment_refuses_bad_arguments(capsys, monkeypatch):
     for args, msg in [(['--languages', 'ru'], 'name two or more different languages'),
                       (['--languages', 'ru,fr'], 'name two'), (['--languages', 'ru,ru'], 'name two'),
                       (['--languages', 'en,ru'], "--shared en: one of en, ru, zh that --languages does not"),
                       (['--shared', 'fr'], "or 'none'"), (['--arms', 'glyph,nope'], 'arms from'),
                       (['--n_layer', '2'], 'train.py overrides are --key=value')]:
-        r = run(args, tmp_path, check=False, script='experiments.compare_fusion')
-        assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
+        code, err = refusal(args, 'experiments.compare_fusion', capsys, monkeypatch)
+        assert code != 0 and msg in err, (args, err)
 
 def test_generation_with_one_cache_per_expert_equals_no_cache(tok):
     experts = [expert(tok, 1), expert(tok, 3, block_size=24)] # contexts differ: the fused model uses 16

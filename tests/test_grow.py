@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TINY, losses, run, train_defaults
+from conftest import ROOT, TINY, losses, refusal, run, train_defaults
 from fusion import load_model
 from grow import check_stages, freeze, grow_model, stage_seed
 from model import GPT, GPTConfig
@@ -137,14 +137,14 @@ def test_growth_under_two_rank_ddp_keeps_old_blocks(work, stage1):
     assert 'all 2 processes hold identical weights at iter 3' in r.stdout
     old_parts_equal(stage1, work / 'grow_ddp' / 'ckpt.pt')
 
-def test_the_experiment_refuses_bad_arguments(tmp_path):
+def test_the_experiment_refuses_bad_arguments(capsys, monkeypatch):
     for args, msg in [(['--stages', '4'], 'at least two stages'),
                       (['--stages', '2,x'], 'at least two stages'),
                       (['--max_iters', '301'], 'does not split evenly'), (['--arms', 'nope'], 'arms from'),
                       (['--n_layer=2'], 'the experiment sets it'),
                       (['--grow_from=x.pt'], 'the experiment sets it')]:
-        r = run(args, tmp_path, check=False, script='experiments.compare_growth')
-        assert r.returncode != 0 and msg in r.stderr, (args, r.stderr)
+        code, err = refusal(args, 'experiments.compare_growth', capsys, monkeypatch)
+        assert code != 0 and msg in err, (args, err)
 
 # -----------------------------------------------------------------------------
 # the control arm: the embedding trainable in a later stage too
