@@ -8,8 +8,11 @@ paired seeds, scored on the whole val split. The arms:
   random                frozen Gaussian rows, a matrix of its own for every seed
   glyph_init            a learned embedding that starts from the glyph rows: glyph content, not frozen
   trainable_lr1e-3/4e-3 the trainable arm at half and twice the rate tuned on the glyph config (2e-3)
+  glyph_paper           frozen glyphs, the paper's recipe (docs/glyphs.md: what ours fixes)
+  binary                frozen: the id's 13 bits as +-1, tiled; a fixed address with no look at all
 glyph, trainable, glyph_init and trainable are the 2x2 of content (glyph or Gaussian) by frozen or learned;
-the rate arms say whether one rate for every arm favours either side.
+the rate arms say whether one rate for every arm favours either side; glyph_paper and binary, what the
+recipe and the look are worth against a frozen input that has neither.
 
     python -m experiments.sweep                    # the whole plan, two runs at a time (~3 hours on 2 cores)
     python -m experiments.sweep --plan             # what would run and what is kept, with the cost;
@@ -41,19 +44,22 @@ from util import git_commit
 
 CONFIG = os.path.join(ROOT, 'config', 'sweep.py')
 TOKENS_PER_STEP = 16 * 256 # config/sweep.py's batch_size x block_size
-SWEEP_ARMS = {**{a: ARMS[a] for a in ('glyph', 'trainable', 'random', 'glyph_init')},
+SWEEP_ARMS = {**{a: ARMS[a] for a in ('glyph', 'trainable', 'random', 'glyph_init', 'glyph_paper', 'binary')},
               'trainable_lr1e-3': ARMS['trainable'] + ['--learning_rate=1e-3', '--min_lr=1e-4'],
               'trainable_lr4e-3': ARMS['trainable'] + ['--learning_rate=4e-3', '--min_lr=4e-4']}
 # (steps, arms) in the order they train: the trend's two arms from the smallest budget up, then what
 # tells them apart at the middle budget. Seed-major inside each group, so a stop leaves whole pairs
-# behind. 33 runs, ~3 hours on 2 cores; a 600-step budget and random at 1,200 would add 1.7 hours
+# behind. 39 runs, ~3.3 hours on 2 cores; a 600-step budget and random at 1,200 would add 1.7 hours
 PLAN = [(100, ('glyph', 'trainable', 'random')),
         (300, ('glyph', 'trainable')),
         (1200, ('glyph', 'trainable')),
-        (300, ('random', 'glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3'))]
+        (300, ('random', 'glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3')),
+        (300, ('glyph_paper', 'binary'))]
 # (a, b): the summary keeps each pair's paired difference a - b
 PAIRS = [('glyph', 'trainable'), ('glyph', 'random'), ('random', 'trainable'), ('glyph_init', 'trainable'),
-         ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable')]
+         ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable'),
+         ('glyph_paper', 'trainable'), ('glyph', 'glyph_paper'), ('binary', 'trainable'), ('glyph', 'binary'),
+         ('random', 'binary')]
 SUMMARY = os.path.join(ROOT, 'docs', 'comparison_sweep.json')
 PAGE = os.path.join(ROOT, 'docs', 'comparison.md')
 
@@ -221,6 +227,15 @@ def tables(summary):
                 rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | "
                             f"{diff(b['pairs'].get(f'{arm} - trainable'))} |")
     out['fairness'] = '\n'.join(rows)
+    rows = ['| steps | frozen arm | val bpb (seeds) | minus trainable | glyph minus it '
+            '| glyph minus it on the rarest inputs |', '| --- | --- | --- | --- | --- | --- |']
+    for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
+        for arm in ('glyph_paper', 'binary', 'random'):
+            p, vs = b['pairs'].get(f'glyph - {arm}'), b['pairs'].get(f'{arm} - trainable')
+            if arm in b['arms'] and p and vs: # the rarest bucket: inputs seen least in training
+                rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | {diff(vs)} | {diff(p)} | "
+                            f"{diff(p['by_input'][0])} (seen {b['labels'][0]}) |")
+    out['frozen'] = '\n'.join(rows)
     rows, width = [], max(len(b['labels']) for b in budgets.values())
     rows += ['| steps | pair | ' + ' | '.join(f'bucket {k + 1}' for k in range(width)) + ' |',
              '| --- | --- | ' + ' | '.join('---' for _ in range(width)) + ' |']
