@@ -9,7 +9,8 @@ count; with frozen-glyph experts and with trainable-embedding experts, seeds pai
     python -m experiments.compare_fusion --report      # the summary and tables of the runs finished so
                                                        # far (evaluating any not yet scored); trains nothing
     python -m experiments.compare_fusion --docs        # --report, and the summary written to
-                                                       # docs/fusion_compare.json, tables to docs/fusion.md
+                                                       # docs/fusion_compare.json, the chart to
+                                                       # docs/fusion.png, tables to docs/fusion.md
     python -m experiments.compare_fusion --n_layer=2   # any other --key=value goes to train.py for every run
 The paper's two tests, per arm, as paired differences in val bits per byte:
   (a) the union: on every language's val split together (en, ru and zh), fused minus each expert. The
@@ -392,5 +393,7 @@ if __name__ == '__main__':
               f"{len(runs)} of {len(arms) * len(s['seeds'])} seeds and arms finished)")
     if args.docs:
         save_summary(SUMMARY, summary)
+        plot(summary, os.path.join(ROOT, 'docs', 'fusion.png'))
         write_tables(PAGE, 'compare_fusion', tabs)
-        print(f"wrote {os.path.relpath(SUMMARY, ROOT)} and the tables of {os.path.relpath(PAGE, ROOT)}")
+        print(f"wrote {os.path.relpath(SUMMARY, ROOT)}, docs/fusion.png and the tables of "
+              f"{os.path.relpath(PAGE, ROOT)}")
