@@ -309,6 +309,7 @@ def main(args):
         subjects = [s for s in args.subjects.split(',') if s] or None
         out = evaluate(model, tok, tasks, args.limit, args.shots, args.batch_size, subjects=subjects)
     out['checkpoint'] = getattr(model, 'checkpoint', None)
+    out['command'] = ' '.join(['python eval_harness.py', *sys.argv[1:]]) # what made the file, kept in it
     for name, r in out['results']['results'].items():
         if not name.startswith('mmlu_'): # the 57 subjects stay in the file
             scores = ', '.join(f"{k.split(',')[0]} {v:.1%}" for k, v in r.items()
@@ -325,7 +326,8 @@ def main(args):
             print(f"{t}: eval_mmlu.py agrees on {a['agree']}/{a['n']}, near ties {a['near_ties']}, "
                   f"disagree {a['disagree']}, largest log-likelihood gap {a['max_abs_diff_nats']:.1e}"
                   + (f"; acc_norm predictions agree on {a['agree_norm']}" if 'agree_norm' in a else ""))
-        print(f"eval_mmlu.py done in {time.time() - t0:.0f} s")
+        out['compare_wall_s'] = time.time() - t0
+        print(f"eval_mmlu.py done in {out['compare_wall_s']:.0f} s")
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(out, f, indent=1, default=str) # the harness's configs hold functions: their names

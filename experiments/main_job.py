@@ -5,8 +5,10 @@ the default corpus and evaluates it, leaving everything in out/cpu/; this reads 
     python -m experiments.main_job            # its summary and tables, printed
     python -m experiments.main_job --docs     # written to docs/main_job.json, the README's and
                                               # docs/evaluation.md's tables
-The three tasks main.py does not run are read where they were scored into out/cpu/more_tasks.json:
+The three tasks main.py does not run are read where they were scored into out/cpu/more_tasks.json, and
+lm-evaluation-harness's run on the same checkpoint from out/cpu/harness.json, where these wrote them:
     python eval_mmlu.py out/cpu/ckpt.pt --task sciq,piqa,hellaswag --out out/cpu/more_tasks.json
+    python eval_harness.py out/cpu/ckpt.pt --limit 200 --compare --out out/cpu/harness.json
 The summary keeps train.py's val curve (its fixed windows, spread over the val split) beside the final
 checkpoint's bits per byte over the *whole* val split (the two differ: windows are a sample), the three
 unigram baselines of experiments/sweep.py, the stage times main.py recorded, each benchmark's accuracy
@@ -60,7 +62,7 @@ def summarise(out_dir):
     if os.path.exists(more):
         got = json.load(open(more))
         tasks.update({got['summary']['task']: got} if 'summary' in got else got) # one task, or several
-    return dict(command='python main.py', commit=git_commit(), machine=machine(),
+    summary = dict(command='python main.py', commit=git_commit(), machine=machine(),
                 config={k: config[k] for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'batch_size',
                                                'max_iters', 'embedding', 'dtype', 'compile')},
                 parameters=params, tokens=log[-1]['tokens'],
@@ -69,12 +71,38 @@ def summarise(out_dir):
                 tasks={t: {'n_questions': tasks[t]['summary']['n_questions'],
                            **{p: protocol(tasks[t]['summary'][p]) for p in ('standard', 'paper')
                               if tasks[t]['summary'].get(p)}} for t, _ in TASKS if t in tasks})
+    path = os.path.join(out_dir, 'harness.json')
+    if os.path.exists(path):
+        summary['harness'] = harness(json.load(open(path)))
+    return summary
+
+def harness(h):
+    """eval_harness.py's --out file -> its command, times, and per task lm-eval's metrics beside the agreement
+    of its predictions with eval_mmlu.py's (--compare)"""
+    res, agree, tasks = h['results'], h.get('agreement', {}), {}
+    for t, _ in TASKS:
+        if t not in res['results']:
+            continue
+        r = res['results'][t] # keys 'acc,none', 'acc_norm,none', 'acc_stderr,none', ...
+        n = agree[t]['n'] if t in agree else r.get('sample_len') or res['n-samples'][t]['effective']
+        tasks[t] = dict(n=n, agreement=agree.get(t), **{k.split(',')[0]: v for k, v in r.items()
+                                                         if k.split(',')[0] in ('acc', 'acc_norm')})
+    return dict(command=h.get('command'), wall_s=h['wall_s'], compare_wall_s=h.get('compare_wall_s'),
+                lm_eval=res.get('lm_eval_version'), tasks=tasks)
 
 # -----------------------------------------------------------------------------
 # the tables: markdown from the summary alone (tests/test_results.py holds the README to them)
 
 def pct(x):
     return f"{100 * x:.1f}%"
+
+def agreement(a):
+    """two cells: how many of the harness's predictions eval_mmlu.py's equal, and the largest gap between
+    their per-choice log-likelihoods; dashes where the run had no --compare"""
+    if not a:
+        return '- | -'
+    ties = f" (+{a['near_ties']} near ties)" if a['near_ties'] else ''
+    return f"{a['agree']:,} / {a['n']:,}{ties} | {a['max_abs_diff_nats']:.1e}"
 
 def tables(s):
     steps = [e for e in s['curve'] if e['iter'] % 100 == 0]
@@ -106,7 +134,18 @@ def tables(s):
         every.append(f"| {title} | {t['n_questions']:,} | {pct(st['accuracy'])} +- {100 * st['ci95']:.1f} | "
                      f"{pct(st['acc_norm']) if 'acc_norm' in st else '-'} | {paper} | {pct(st['chance'])} | "
                      f"{always} |")
-    return {'curve': curve, 'benchmarks': '\n'.join(rows), 'all_tasks': '\n'.join(every)}
+    out = {'curve': curve, 'benchmarks': '\n'.join(rows), 'all_tasks': '\n'.join(every)}
+    if s.get('harness'):
+        rows = ["| task | questions | acc | acc_norm | predictions equal to eval_mmlu.py's "
+                "| largest gap (nats) |", '| --- | --- | --- | --- | --- | --- |']
+        for task, title in TASKS:
+            t = s['harness']['tasks'].get(task)
+            if t:
+                norm = pct(t['acc_norm']) if 'acc_norm' in t else '-'
+                rows.append(f"| {title} | {t['n']:,} | {pct(t['acc'])} | {norm} | "
+                            f"{agreement(t['agreement'])} |")
+        out['harness'] = '\n'.join(rows)
+    return out
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description="the main job's summary and the README's tables, from out/cpu/")

@@ -39,6 +39,13 @@ def run_dir(work, tmp_path_factory):
     sciq = dict(summary=dict(task='sciq', n_questions=20,
                              standard=dict(accuracy=0.2, n=20, ci95=0.1, chance=0.25, acc_norm=0.15)))
     (out / 'more_tasks.json').write_text(json.dumps(sciq)) # one task: eval_mmlu.py writes its dict alone
+    # eval_harness.py --compare --out: lm-eval's results dict (MMLU, a group, has a sample_len), the agreement
+    results = {'mmlu': {'acc,none': 0.25, 'sample_len': 40},
+               'arc_easy': {'acc,none': 0.3, 'acc_stderr,none': 0.08, 'acc_norm,none': 0.2}}
+    agree = {'arc_easy': dict(n=30, agree=29, near_ties=1, disagree=0, max_abs_diff_nats=1.5e-5)}
+    (out / 'harness.json').write_text(json.dumps(dict(
+        results={'results': results, 'n-samples': {'arc_easy': {'original': 570, 'effective': 30}}},
+        wall_s=5.0, compare_wall_s=2.0, agreement=agree, command='python eval_harness.py x')))
     return d
 
 def test_the_summary_reads_the_run_back_and_the_tables_come_from_it(run_dir, monkeypatch):
@@ -62,6 +69,9 @@ def test_the_summary_reads_the_run_back_and_the_tables_come_from_it(run_dir, mon
     assert len(every) == 5
     assert every[3] == '| ARC-Easy | 30 | 30.0% +- 5.0 | 20.0% | 10.0% (2 token(s)) | 25.0% | 26.7% |'
     assert every[4] == '| SciQ | 20 | 20.0% +- 10.0 | 15.0% | - | 25.0% | - |'
+    assert s['harness']['wall_s'] == 5.0 and s['harness']['command'] == 'python eval_harness.py x'
+    assert tabs['harness'].splitlines()[2:] == [
+        '| MMLU | 40 | 25.0% | - | - | - |', '| ARC-Easy | 30 | 30.0% | 20.0% | 29 / 30 (+1 near ties) | 1.5e-05 |']
 
 def test_an_unfinished_run_is_refused(run_dir, tmp_path, capsys, monkeypatch):
     code, err = refusal(['--out_dir', str(tmp_path)], 'experiments.main_job', capsys, monkeypatch)
