@@ -71,7 +71,8 @@ def test_the_summary_reads_the_run_back_and_the_tables_come_from_it(run_dir, mon
     assert every[4] == '| SciQ | 20 | 20.0% +- 10.0 | 15.0% | - | 25.0% | - |'
     assert s['harness']['wall_s'] == 5.0 and s['harness']['command'] == 'python eval_harness.py x'
     assert tabs['harness'].splitlines()[2:] == [
-        '| MMLU | 40 | 25.0% | - | - | - |', '| ARC-Easy | 30 | 30.0% | 20.0% | 29 / 30 (+1 near ties) | 1.5e-05 |']
+        '| MMLU | 40 | 25.0% | - | - | - |',
+        '| ARC-Easy | 30 | 30.0% | 20.0% | 29 / 30 (+1 near ties) | 1.5e-05 |']
 
 def test_an_unfinished_run_is_refused(run_dir, tmp_path, capsys, monkeypatch):
     code, err = refusal(['--out_dir', str(tmp_path)], 'experiments.main_job', capsys, monkeypatch)
