@@ -111,6 +111,8 @@ def unigram(data_dir):
     tb = np.load(os.path.join(data_dir, meta['token_bytes'])).astype(np.float64)
     n = {s: sum(np.bincount(read_shard(os.path.join(data_dir, f), tok.hash), minlength=tok.vocab_size)
                 for f in meta['shards'][s]).astype(np.float64) for s in ('train', 'val')}
+    for s in n: # end-of-text and other specials stand for no bytes: not counted, as in train.py and val bpb
+        n[s][tb == 0] = 0
     p = {s: n[s] / n[s].sum() for s in n}
     smooth = (n['train'] + 1) / (n['train'].sum() + tok.vocab_size)
     val_bytes = (n['val'] * tb).sum()
