@@ -99,6 +99,7 @@ FOLDS = 5           # the probe's cross-validation folds
 L2 = 1e-2           # the probe's weight penalty, on standardised features
 SUMMARY = os.path.join(ROOT, 'docs', 'analysis_probe.json') # what --docs writes: the tables' only source
 PAGE = os.path.join(ROOT, 'docs', 'analysis.md')
+FIGURE = os.path.join(ROOT, 'docs', 'analysis_layers.png') # drawn from SUMMARY alone
 
 # -----------------------------------------------------------------------------
 # the states
@@ -662,7 +663,7 @@ def reading(summary):
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="per-depth homoglyph and word-group measures of trained checkpoints")
-    ap.add_argument('ckpts', nargs='+', help="ckpt.pt files written by train.py")
+    ap.add_argument('ckpts', nargs='*', help="ckpt.pt files written by train.py")
     ap.add_argument('--data_dir', default=None,
                     help="the prepared dataset (default: data/<each checkpoint's dataset>)")
     ap.add_argument('--out', default='out/analysis', help="folder for analysis.json, layers.png and map.png")
@@ -671,7 +672,15 @@ def main(argv=None):
     ap.add_argument('--docs', action='store_true',
                     help=f"also write the small summary {relative(SUMMARY)} and the tables of "
                          f"{relative(PAGE)}")
+    ap.add_argument('--figures', action='store_true',
+                    help=f"only redraw {relative(FIGURE)} from the committed {relative(SUMMARY)} "
+                         "(no checkpoint)")
     args = ap.parse_args(argv)
+    if args.figures:
+        layers_figure(json.load(open(SUMMARY)), FIGURE)
+        return print(f"wrote {relative(FIGURE)} from {relative(SUMMARY)}")
+    if not args.ckpts:
+        ap.error("name the checkpoints to analyse (ckpt.pt files of train.py), or --figures")
     command = ' '.join(['python -m experiments.analyze', *(sys.argv[1:] if argv is None else argv)])
     try:
         groups = GROUPS
@@ -716,12 +725,8 @@ def main(argv=None):
         if name in tabs:
             print(f"\n{name}:\n{tabs[name]}")
 
-    depths = [f"{l}" for l in range(len(results[0]['layers']))]
-    panels = [(title, ylabel, {e: summary[e][m] for e in summary},
-               results[0]['layers'][0][chance] if chance else None)
-              for m, title, ylabel, chance in METRICS if all(m in summary[e] for e in summary)]
     os.makedirs(args.out, exist_ok=True)
-    plots.plot_layers(panels, depths, os.path.join(args.out, 'layers.png'))
+    layers_figure(short, os.path.join(args.out, 'layers.png'))
     plots.plot_maps(word_maps(results, summary), os.path.join(args.out, 'map.png'), font_path=label_font(),
                     per_row=len(summary))
     for r in results:
@@ -736,8 +741,18 @@ def main(argv=None):
     print(f"\nwrote {args.out}/analysis.json, {args.out}/layers.png and {args.out}/map.png")
     if args.docs:
         save_summary(SUMMARY, short)
+        layers_figure(short, FIGURE)
         write_tables(PAGE, 'analyze', tabs)
-        print(f"wrote {relative(SUMMARY)} and the marked tables of {relative(PAGE)}")
+        print(f"wrote {relative(SUMMARY)}, {relative(FIGURE)} and the marked tables of {relative(PAGE)}")
+
+def layers_figure(short, path):
+    """the per-depth chart, from a summary as docs_summary() makes it: the committed one redraws the docs'
+    chart with no checkpoint at hand (--figures)"""
+    arms = short['arms']
+    depths = [str(l) for l in range(len(next(iter(arms.values()))['homoglyph_cosine']))]
+    panels = [(title, ylabel, {e: arms[e][m] for e in arms}, short['chance'][chance] if chance else None)
+              for m, title, ylabel, chance in METRICS if all(m in arms[e] for e in arms)]
+    plots.plot_layers(panels, depths, path)
 
 def word_maps(results, arms):
     """the words' mean states in 2-D (their first two principal components), at the input and after the last

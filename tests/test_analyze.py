@@ -260,9 +260,7 @@ def test_the_command_line(tmp_path, monkeypatch):
     ckpts = [save(tiny(tok, e, seed), tok, tmp_path / f'{e}{seed}.pt', seed)
              for e in ('glyph', 'trainable') for seed in (1, 2)]
     (tmp_path / 'groups.json').write_text(json.dumps(GROUPS, ensure_ascii=False))
-    # one thread: a tiny model's matmuls gain nothing from two, and lose much where other jobs hold the cores
-    r = run([*ckpts, '--groups=groups.json', '--out=res'], tmp_path, script='experiments.analyze',
-            env={'OMP_NUM_THREADS': '1'})
+    r = run([*ckpts, '--groups=groups.json', '--out=res'], tmp_path, script='experiments.analyze')
     assert r.stdout.count(' s\n') >= 4 and 'glyph (2)' in r.stdout and 'trainable (2)' in r.stdout
     res = json.load(open(tmp_path / 'res' / 'analysis.json', encoding='utf-8'))
     for e in res['runs']:
@@ -303,6 +301,7 @@ def test_the_command_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(analyze, 'SUMMARY', str(tmp_path / 'probe.json'))
     monkeypatch.setattr(analyze, 'PAGE', str(tmp_path / 'page.md'))
+    monkeypatch.setattr(analyze, 'FIGURE', str(tmp_path / 'layers_docs.png'))
     marked = ['<!-- table analyze:controls -->', 'old', '<!-- /table -->', '',
               '<!-- table analyze:homoglyphs -->', '<!-- /table -->']
     (tmp_path / 'page.md').write_text('\n'.join(['# page', '', *marked, '']))
@@ -313,8 +312,17 @@ def test_the_command_line(tmp_path, monkeypatch):
     text = (tmp_path / 'page.md').read_text()
     assert 'old' not in text and stale_tables(text, {'analyze': str(tmp_path / 'probe.json')}) == []
     assert analyze.tables(summary)['controls'] in text
+    # the chart from the summary alone: --figures redraws it, no checkpoint, the same bytes
+    drawn = (tmp_path / 'layers_docs.png').read_bytes()
+    assert drawn == (tmp_path / 'docs_res' / 'layers.png').read_bytes()
+    os.remove(tmp_path / 'layers_docs.png')
+    analyze.main(['--figures'])
+    assert (tmp_path / 'layers_docs.png').read_bytes() == drawn
 
-def test_bad_input_gets_one_sentence(tmp_path, tok):
+def test_bad_input_gets_one_sentence(tmp_path, tok, capsys):
+    with pytest.raises(SystemExit):
+        analyze.main([])
+    assert 'name the checkpoints to analyse (ckpt.pt files of train.py), or --figures' in capsys.readouterr().err
     r = run([str(tmp_path / 'missing.pt')], tmp_path, check=False, script='experiments.analyze')
     assert r.returncode != 0 and 'missing.pt does not exist' in r.stderr and 'Traceback' not in r.stderr
     model = tiny(tok, 'random')
