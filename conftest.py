@@ -26,15 +26,26 @@ TINY = ['--n_layer=1', '--n_head=2', '--n_embd=32', '--block_size=32', '--batch_
 CACHES = ('GLYPHGPT_CACHE', 'GLYPHGPT_CORPUS_CACHE')
 
 def pytest_configure(config):
-    """the glyph cache and the corpus cache in a temporary folder, never the user's or the checkout's.
-    Set here, before any test module is imported: corpus.py reads its variable at import"""
+    """the glyph cache and the corpus cache in a temporary folder, never the user's or the checkout's, and
+    one thread per process. Set here, before any test module is imported: corpus.py reads its variable at
+    import, torch its thread count. Under pytest-xdist (-n 2) the workers inherit the controller's caches,
+    so each glyph matrix is built once (the caches write whole files and rename them: no half file is read)"""
+    config.glyphgpt_old = {k: os.environ.get(k) for k in (*CACHES, 'OMP_NUM_THREADS')}
+    # the tests' models are tiny and gain nothing from threads; on 2 cores a thread spinning beside another
+    # test's process (a worker of -n 2, or a run in a subprocess) made such tests many times slower
+    os.environ['OMP_NUM_THREADS'] = '1'
+    if 'torch' in sys.modules: # imported already (by a plugin): the variable came too late for it
+        sys.modules['torch'].set_num_threads(1)
+    config.glyphgpt_caches = None
+    if 'PYTEST_XDIST_WORKER' in os.environ and all(os.environ.get(k) for k in CACHES):
+        return # a worker: the controller made the caches and removes them
     config.glyphgpt_caches = tempfile.mkdtemp(prefix='glyphgpt-test-caches-')
-    config.glyphgpt_old = {k: os.environ.get(k) for k in CACHES}
     for k, sub in zip(CACHES, ('glyphs', 'corpus')):
         os.environ[k] = os.path.join(config.glyphgpt_caches, sub)
 
 def pytest_unconfigure(config):
-    shutil.rmtree(config.glyphgpt_caches, ignore_errors=True)
+    if config.glyphgpt_caches:
+        shutil.rmtree(config.glyphgpt_caches, ignore_errors=True)
     for k, v in config.glyphgpt_old.items():
         if v is None:
             os.environ.pop(k, None)

@@ -14,7 +14,9 @@ from conftest import ROOT
 from doclint import NO_ARGS, ci_block, command_problems, commands, help_text, link_problems, read
 
 PAGES = [os.path.join(ROOT, 'README.md')] + sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md')))
-QUICKSTART = ['bash setup.sh && .venv/bin/python main.py', 'bash setup.sh --extras && .venv/bin/python -m pytest -q']
+QUICKSTART = ['bash setup.sh && .venv/bin/python main.py',
+              'bash setup.sh --extras && .venv/bin/python prepare.py && .venv/bin/python eval_data.py '
+              '&& .venv/bin/python -m pytest -q -n 2']
 
 # -----------------------------------------------------------------------------
 

@@ -99,7 +99,6 @@ def unbatched(model, tok, q):
 
 @pytest.mark.parametrize('task', list(TASKS))
 def test_batched_predictions_agree_with_an_unbatched_scorer(task_dir, tok, task):
-    torch.set_num_threads(1)
     model = tiny_model(tok)
     res = eval_mmlu.evaluate_task(model, tok, task, str(task_dir / f"{task}.jsonl"), protocol='standard', batch_size=3,
                                   verbose=False)
@@ -134,7 +133,6 @@ def test_a_continuation_longer_than_the_window_is_scored_once_per_token(n_ctx, n
         assert window == seq[max(end - bs - 1, 0):end]
 
 def test_choices_longer_than_the_window_sum_their_pieces(tok):
-    torch.set_num_threads(1)
     model = tiny_model(tok, block_size=8)
     long = ' '.join(['oxygen water steam'] * 6)
     q = eval_data.Question(index=0, context="Question: What gas?\nAnswer:", choices=[long, "rock"], gold=0)

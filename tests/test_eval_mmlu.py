@@ -65,14 +65,6 @@ def tiktoken_tok(extra, pattern=tokenizer.GPT2_PATTERN, name='tiny'):
     enc = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens={'<|endoftext|>': len(ranks)})
     return tokenizer._from_tiktoken(name, enc)
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    # tiny models gain nothing from threads, and on a busy 2-core machine their spinning made these tests 30x slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 @pytest.fixture(scope='module')
 def data_dir(tmp_path_factory):
     return write_csv_layout(tmp_path_factory.mktemp('mmlu'))
@@ -378,7 +370,6 @@ def test_cli_end_to_end_and_bad_inputs(tmp_path, data_dir, compact, monkeypatch,
           'iter_num': 0, 'config': {}, 'provenance': {'git': 'test'}}
     torch.save(ck, tmp_path / 'ckpt.pt')
     out = tmp_path / 'r.json'
-    monkeypatch.setenv('OMP_NUM_THREADS', '1') # a tiny model gains nothing from threads on a busy machine
     # the command as a user types it, once
     r = run([str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--shots', '2', '--limit', '2', '--out', str(out)],
             ROOT, script='eval_mmlu.py')

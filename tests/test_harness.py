@@ -22,13 +22,6 @@ DATA = [os.path.join(ROOT, 'data', 'mmlu', f) for f in ('test.jsonl', 'dev.jsonl
 needs_data = pytest.mark.skipif(not all(map(os.path.isfile, DATA)),
                                 reason="the evaluation data is not installed: run `python eval_data.py`")
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1) # tiny models gain nothing from threads on a busy machine
-    yield
-    torch.set_num_threads(n)
-
 @pytest.fixture(scope='module')
 def tok():
     text = "The following are multiple choice questions (with answers) about science. Question: Which is " \
