@@ -141,9 +141,12 @@ def hf_records(name, config=None, split='train'):
     """a Hugging Face dataset, streamed: records arrive as they download, --max_tokens decides when to stop"""
     try: # an optional dependency, for --hf only
         from datasets import load_dataset
+        from huggingface_hub.utils import logging as hub_logging
     except ImportError:
         raise RuntimeError("--hf needs the datasets package: `pip install datasets`, "
                            "or prepare local files with --input") from None
+    # the hub's warnings (one per retry of an unreachable host) are not the one sentence a failure prints
+    hub_logging.set_verbosity_error()
     try:
         yield from load_dataset(name, config, split=split, streaming=True)
     except OSError as e: # ConnectionError, hub and requests errors, unknown datasets

@@ -333,8 +333,8 @@ def test_interrupted_run_is_not_complete(tmp_path, uni):
 # -----------------------------------------------------------------------------
 # the command line
 
-def cli(*args, cwd):
-    return run(list(args), cwd, check=False, script='prepare.py')
+def cli(*args, cwd, env=None):
+    return run(list(args), cwd, check=False, script='prepare.py', env=env)
 
 def test_cli_end_to_end(tmp_path):
     (tmp_path / 'in').mkdir()
@@ -363,7 +363,7 @@ def test_cli_bad_input_one_sentence(tmp_path):
                         (['--input', str(tmp_path)], '--name'),
                         (['--name', 'x', '--hf', 'HuggingFaceFW/fineweb-edu', '--tokenizer', 'unicode'],
                          'pip install datasets' if importlib.util.find_spec('datasets') is None else 'offline')]:
-        r = cli(*args, cwd=tmp_path)
+        r = cli(*args, cwd=tmp_path, env={'HF_HUB_OFFLINE': '1'}) # offline at once, not after five retries
         assert r.returncode == 1 and r.stderr.startswith('error: ') and words in r.stderr, r.stderr
         assert r.stderr.count('\n') == 1 # one sentence, no traceback
 
