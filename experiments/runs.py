@@ -18,7 +18,8 @@ ARMS = {'glyph': ['--embedding=glyph', '--glyph_recipe=default'],
         'trainable': ['--embedding=trainable'],
         'glyph_init': ['--embedding=trainable', '--wte_init=glyph'], # glyph content, not frozen: the 2x2's fourth cell
         'random': ['--embedding=random', '--embedding_seed={seed}'], # a matrix of its own for every seed
-        'binary': ['--embedding=binary']}
+        'binary': ['--embedding=binary'],
+        'affine': ['--embedding=affine', '--embedding_seed={seed}']} # binary recoded by a map per seed
 
 def seeds_from(n, first=1337):
     """the seeds of n paired runs: 1337, 1338, ..."""

@@ -10,6 +10,8 @@ paired seeds, scored on the whole val split. The arms:
   trainable_lr1e-3/4e-3 the trainable arm at half and twice the rate tuned on the glyph config (2e-3)
   glyph_paper           frozen glyphs, the paper's recipe (docs/glyphs.md: what ours fixes)
   binary                frozen: the id's 13 bits as +-1, tiled; a fixed address with no look at all
+  affine                binary recoded by a random invertible affine map over GF(2) (its own per seed),
+                        computed on the fly: the same set of rows as binary at 8,192 = 2^13 ids, reordered
 glyph, trainable, glyph_init and trainable are the 2x2 of content (glyph or Gaussian) by frozen or learned;
 the rate arms say whether one rate for every arm favours either side; glyph_paper and binary, what the
 recipe and the look are worth against a frozen input that has neither.
@@ -44,22 +46,24 @@ from util import git_commit
 
 CONFIG = os.path.join(ROOT, 'config', 'sweep.py')
 TOKENS_PER_STEP = 16 * 256 # config/sweep.py's batch_size x block_size
-SWEEP_ARMS = {**{a: ARMS[a] for a in ('glyph', 'trainable', 'random', 'glyph_init', 'glyph_paper', 'binary')},
+SWEEP_ARMS = {**{a: ARMS[a] for a in ('glyph', 'trainable', 'random', 'glyph_init', 'glyph_paper', 'binary',
+                                        'affine')},
               'trainable_lr1e-3': ARMS['trainable'] + ['--learning_rate=1e-3', '--min_lr=1e-4'],
               'trainable_lr4e-3': ARMS['trainable'] + ['--learning_rate=4e-3', '--min_lr=4e-4']}
 # (steps, arms) in the order they train: the trend's two arms from the smallest budget up, then what
 # tells them apart at the middle budget. Seed-major inside each group, so a stop leaves whole pairs
-# behind. 39 runs, ~3.3 hours on 2 cores; a 600-step budget and random at 1,200 would add 1.7 hours
+# behind. 42 runs, ~3.5 hours on 2 cores; a 600-step budget and random at 1,200 would add 1.7 hours
 PLAN = [(100, ('glyph', 'trainable', 'random')),
         (300, ('glyph', 'trainable')),
         (1200, ('glyph', 'trainable')),
         (300, ('random', 'glyph_init', 'trainable_lr1e-3', 'trainable_lr4e-3')),
-        (300, ('glyph_paper', 'binary'))]
+        (300, ('glyph_paper', 'binary')),
+        (300, ('affine',))]
 # (a, b): the summary keeps each pair's paired difference a - b
 PAIRS = [('glyph', 'trainable'), ('glyph', 'random'), ('random', 'trainable'), ('glyph_init', 'trainable'),
          ('glyph', 'glyph_init'), ('trainable_lr1e-3', 'trainable'), ('trainable_lr4e-3', 'trainable'),
          ('glyph_paper', 'trainable'), ('glyph', 'glyph_paper'), ('binary', 'trainable'), ('glyph', 'binary'),
-         ('random', 'binary')]
+         ('random', 'binary'), ('affine', 'trainable'), ('glyph', 'affine'), ('affine', 'binary')]
 SUMMARY = os.path.join(ROOT, 'docs', 'comparison_sweep.json')
 PAGE = os.path.join(ROOT, 'docs', 'comparison.md')
 
@@ -232,7 +236,7 @@ def tables(summary):
     rows = ['| steps | frozen arm | val bpb (seeds) | minus trainable | glyph minus it '
             '| glyph minus it on the rarest inputs |', '| --- | --- | --- | --- | --- | --- |']
     for steps, b in sorted(budgets.items(), key=lambda kv: int(kv[0])):
-        for arm in ('glyph_paper', 'binary', 'random'):
+        for arm in ('glyph_paper', 'binary', 'affine', 'random'):
             p, vs = b['pairs'].get(f'glyph - {arm}'), b['pairs'].get(f'{arm} - trainable')
             if arm in b['arms'] and p and vs: # the rarest bucket: inputs seen least in training
                 rows.append(f"| {steps} | {arm} | {arm_cell(b, arm)} | {diff(vs)} | {diff(p)} | "
