@@ -19,11 +19,8 @@ read from what the run wrote.
 import argparse
 import json
 import os
-import platform
 
-import torch
-
-from experiments.results import save_summary, write_tables
+from experiments.results import machine, save_summary, write_tables
 from experiments.rarity import bpb, dataset_dir, evaluating, val_scores
 from experiments.runs import ROOT
 from experiments.sweep import unigram
@@ -34,15 +31,6 @@ PAGES = [os.path.join(ROOT, 'README.md'), os.path.join(ROOT, 'docs', 'evaluation
 TASKS = [('mmlu', 'MMLU'), ('arc_easy', 'ARC-Easy'), ('arc_challenge', 'ARC-Challenge'),
          ('commonsense_qa', 'CommonsenseQA'), ('sciq', 'SciQ'), ('piqa', 'PIQA'), ('hellaswag', 'HellaSwag')]
 MAIN_TASKS = 4 # main.py evaluates the first four; the README shows those
-
-def machine():
-    """what the numbers were measured on, in words: the CPU's model name, cores, torch"""
-    cpu = platform.processor() or 'unknown CPU'
-    if os.path.exists('/proc/cpuinfo'):
-        names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
-                 if line.startswith('model name')]
-        cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 def protocol(r):
     """one protocol's figures as the tables print them"""

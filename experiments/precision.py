@@ -14,9 +14,8 @@ import os
 import time
 
 from experiments.rarity import whole_val_bpb
-from experiments.results import save_summary, write_tables
+from experiments.results import machine, save_summary, write_tables
 from experiments.runs import CPU_CONFIG, ROOT, finished, train_command, train_logged
-from experiments.main_job import machine
 from util import git_commit, native_bf16
 
 SUMMARY = os.path.join(ROOT, 'docs', 'training_precision.json')

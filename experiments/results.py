@@ -6,8 +6,20 @@ its tables(summary) makes every result table from that file alone. A page holds 
 tests/test_results.py regenerates them from the committed summary and fails on any difference.
 """
 import json
+import os
+import platform
 
 from util import atomic_write
+
+def machine():
+    """what the numbers were measured on, in words: the CPU's model name, cores, torch"""
+    import torch # here, not at the top: the summaries' other helpers need none of it
+    cpu = platform.processor() or 'unknown CPU'
+    if os.path.exists('/proc/cpuinfo'):
+        names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
+                 if line.startswith('model name')]
+        cpu = names[0] if names else cpu
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 def save_summary(path, summary):
     """the summary as indented JSON, replaced whole"""
