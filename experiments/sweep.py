@@ -33,6 +33,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,6 +68,20 @@ PAIRS = [('glyph', 'trainable'), ('glyph', 'random'), ('random', 'trainable'), (
 SUMMARY = os.path.join(ROOT, 'docs', 'comparison_sweep.json')
 PAGE = os.path.join(ROOT, 'docs', 'comparison.md')
 
+@dataclass(frozen=True)
+class Sweep:
+    """one sweep: what it trains, on which data, and where its results go. This module's is SWEEP below;
+    experiments/sweep_codepoint.py runs another with the same machinery"""
+    module: str # the experiments module whose tables() print it: its tables' marker, its runs' folder
+    plan: list # (steps, arms) in the order they train
+    pairs: list # (a, b): the summary keeps each pair's paired difference a - b
+    summary: str # the committed summary
+    figure: str # the chart of its differences against training tokens
+    dataset: str = 'default'
+    tokens_per_s: int = 5000 # two runs side by side on 2 cores, measured: the --plan estimate
+
+SWEEP = Sweep('sweep', PLAN, PAIRS, SUMMARY, os.path.join(ROOT, 'docs', 'sweep_difference.png'))
+
 # -----------------------------------------------------------------------------
 # the runs
 
@@ -74,29 +89,30 @@ def schedule(steps):
     """the train.py settings of one budget: its own schedule, three evaluations of the fixed val windows"""
     return [f'--warmup_iters={max(1, steps // 10)}', f'--eval_interval={max(1, steps // 2)}']
 
-def planned(seeds):
+def planned(spec, seeds):
     """[(steps, arm, seed)] in training order"""
-    return [(steps, arm, s) for steps, arms in PLAN for s in seeds for arm in arms]
+    return [(steps, arm, s) for steps, arms in spec.plan for s in seeds for arm in arms]
 
 def run_dir(root, steps, arm, seed):
     return os.path.join(root, str(steps), f'{arm}_s{seed}')
 
-def train_one(root, steps, arm, seed, extra, env):
+def train_one(spec, root, steps, arm, seed, extra, env):
     out_dir = run_dir(root, steps, arm, seed)
-    cmd = train_command(CONFIG, out_dir, SWEEP_ARMS[arm], seed, steps, steps // 2, [*schedule(steps), *extra])
+    cmd = train_command(CONFIG, out_dir, SWEEP_ARMS[arm], seed, steps, steps // 2,
+                        [*schedule(steps), f'--dataset={spec.dataset}', *extra])
     t0 = time.time()
     train_logged(cmd, out_dir, f'{steps}/{arm}_s{seed}', env)
     with open(os.path.join(out_dir, 'seconds.json'), 'a') as f: # a resumed run adds its part
         f.write(json.dumps({'seconds': time.time() - t0}) + '\n')
     return time.time() - t0
 
-def train_all(root, todo, extra, jobs):
+def train_all(spec, root, todo, extra, jobs):
     """train every run of todo, `jobs` at a time; two side by side on one core each do ~10% more tokens per
     second on 2 cores than one on both (config/sweep.py)"""
     env = dict(os.environ, OMP_NUM_THREADS='1') if jobs > 1 else None
     t0 = time.time()
     with ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(train_one, root, *r, extra, env): r for r in todo}
+        futures = {pool.submit(train_one, spec, root, *r, extra, env): r for r in todo}
         for k, fut in enumerate(futures):
             steps, arm, seed = futures[fut]
             sec = fut.result() # a failed run ends the sweep here, with its tail (train_logged)
@@ -146,12 +162,12 @@ def kept(previous, extra):
     return {(int(steps), name.rsplit('_s', 1)[0], int(name.rsplit('_s', 1)[1])): rec
             for steps, b in previous['budgets'].items() for name, rec in b['runs'].items()}
 
-def summarise(root, seeds, extra, previous=None):
+def summarise(spec, root, seeds, extra, previous=None):
     """the finished runs of the plan (on disk, or kept in the previous summary) -> the summary dict written
-    to docs/comparison_sweep.json"""
+    to spec.summary"""
     old, budgets = kept(previous, extra), {}
-    for steps in sorted({s for s, _ in PLAN}):
-        arms = [a for s, group in PLAN if s == steps for a in group]
+    for steps in sorted({s for s, _ in spec.plan}):
+        arms = [a for s, group in spec.plan if s == steps for a in group]
         before = (previous or {}).get('budgets', {}).get(str(steps)) if old else None
         # one set of buckets for the budget (the counts depend on the seed only): the kept one, else the
         # first run's
@@ -178,17 +194,18 @@ def summarise(root, seeds, extra, previous=None):
             if mine:
                 m, hw = mean_ci(list(mine.values()))
                 b['arms'][arm] = dict(mean=m, ci95=hw, seeds=sorted(mine))
-        for a, c in PAIRS:
+        for a, c in spec.pairs:
             if set(per_seed(runs, a)) & set(per_seed(runs, c)):
                 p = b['pairs'][f'{a} - {c}'] = paired(per_seed(runs, a), per_seed(runs, c))
                 for key in ('by_input', 'by_target'):
                     p[key] = [bucket_pair(runs, a, c, key, k) for k in range(len(edges))]
     minutes = [rec.get('minutes') or 0 for b in budgets.values() for rec in b['runs'].values()]
-    return dict(command=' '.join(['python -m experiments.sweep', *sys.argv[1:]]), commit=git_commit(),
-                config=os.path.relpath(CONFIG, ROOT), extra=extra, tokens_per_step=TOKENS_PER_STEP,
-                seeds=seeds, runs_finished=sum(len(b['runs']) for b in budgets.values()),
-                runs_planned=len(planned(seeds)), train_minutes=sum(minutes),
-                unigram=unigram(os.path.join(ROOT, 'data', 'default')), budgets=budgets)
+    return dict(command=' '.join([f'python -m experiments.{spec.module}', *sys.argv[1:]]), commit=git_commit(),
+                config=os.path.relpath(CONFIG, ROOT), dataset=spec.dataset, extra=extra,
+                tokens_per_step=TOKENS_PER_STEP, seeds=seeds,
+                runs_finished=sum(len(b['runs']) for b in budgets.values()),
+                runs_planned=len(planned(spec, seeds)), train_minutes=sum(minutes),
+                unigram=unigram(os.path.join(ROOT, 'data', spec.dataset)), budgets=budgets)
 
 def bucket_pair(runs, a, c, key, k):
     """the paired difference a - c in one rarity bucket; None where the bucket holds no val position"""
@@ -265,18 +282,19 @@ def tables(summary):
         f"| val split's own frequencies on val (an oracle) | {u['val_frequencies_on_val']:.3f} |"])
     return out
 
-def seeds_line(summary):
-    """how many seeds the largest budget's glyph - trainable interval needs to reach +-0.03, from its sd"""
+def seeds_line(summary, pair='glyph - trainable'):
+    """how many seeds the largest budget's interval of pair needs to reach +-0.03, from its sd"""
     steps = max(summary['budgets'], key=int)
-    p = summary['budgets'][steps]['pairs'].get('glyph - trainable')
+    p = summary['budgets'][steps]['pairs'].get(pair)
     if not p or p['sd'] is None:
         return None
-    return dict(steps=int(steps), sd=p['sd'], n=len(p['seeds']), seeds=seeds_for_halfwidth(p['sd'], 0.03))
+    return dict(pair=pair, steps=int(steps), sd=p['sd'], n=len(p['seeds']),
+                seeds=seeds_for_halfwidth(p['sd'], 0.03))
 
-def plot(summary, path):
-    """glyph - trainable (and glyph - random) against training tokens, mean and 95% interval band"""
+def plot(summary, path, names=('glyph - trainable', 'glyph - random')):
+    """paired differences (names) against training tokens, mean and 95% interval band"""
     series = {}
-    for name in ('glyph - trainable', 'glyph - random'):
+    for name in names:
         pts = [(b['tokens'] / 1e6, b['pairs'][name]) for b in summary['budgets'].values()
                if name in b['pairs']]
         if pts:
@@ -285,13 +303,15 @@ def plot(summary, path):
                          "training tokens (millions)",
                          "difference in val bits per byte (bits/byte; < 0: glyph better)")
 
-if __name__ == '__main__':
+def main(spec, tables, pair='glyph - trainable', figure_pairs=('glyph - trainable', 'glyph - random')):
+    """the command line of a sweep: train what is left of spec's plan, then report; tables(summary) makes
+    its markdown, pair is the difference whose seeds are counted, figure_pairs those the chart draws"""
     ap = argparse.ArgumentParser(allow_abbrev=False, # train.py's --seed=N is an override, not --seeds
-        description="glyph vs trainable (and more) at several token budgets, seeds paired")
+        description=f"experiments.{spec.module}: arms at several token budgets, seeds paired")
     ap.add_argument('--seeds', type=int, default=3, help="seeds per arm: 1337, 1338, ...")
     ap.add_argument('--jobs', type=int, default=2,
                     help="runs side by side, each on one core when more than one")
-    ap.add_argument('--out', default=os.path.join(ROOT, 'out', 'sweep'), help="folder of the runs")
+    ap.add_argument('--out', default=os.path.join(ROOT, 'out', spec.module), help="folder of the runs")
     ap.add_argument('--plan', action='store_true', help="print what would run and its cost; train nothing")
     ap.add_argument('--report', action='store_true',
                     help="the summary and tables from the finished runs; train nothing")
@@ -301,33 +321,37 @@ if __name__ == '__main__':
     if any(not (e.startswith('--') and '=' in e) for e in extra) or args.seeds < 1 or args.jobs < 1:
         ap.error(f"unknown arguments {extra} (train.py overrides are --key=value), or --seeds/--jobs below 1")
     seeds = seeds_from(args.seeds)
-    runs = planned(seeds)
-    previous = json.load(open(SUMMARY)) if os.path.exists(SUMMARY) else None
+    runs = planned(spec, seeds)
+    previous = json.load(open(spec.summary)) if os.path.exists(spec.summary) else None
     done = kept(previous, extra)
     todo = [r for r in runs if r not in done and not finished(run_dir(args.out, *r), r[0])]
     steps_todo = sum(r[0] for r in todo)
     print(f"{len(runs)} runs planned ({len(seeds)} seeds), {len(runs) - len(todo)} finished and kept; "
           f"to train: {len(todo)} runs, {steps_todo:,} steps of {TOKENS_PER_STEP:,} tokens of "
-          f"config/sweep.py, about {steps_todo * TOKENS_PER_STEP / 5000 / 60:.0f} minutes at "
-          "~5,000 tokens/s (two runs side by side, 2 cores)")
+          f"config/sweep.py on data/{spec.dataset}, about "
+          f"{steps_todo * TOKENS_PER_STEP / spec.tokens_per_s / 60:.0f} minutes at "
+          f"~{spec.tokens_per_s:,} tokens/s (two runs side by side, 2 cores)")
     if args.plan:
         for r in todo:
             print(f"  {r[0]}/{r[1]}_s{r[2]}")
         sys.exit(0)
     if not (args.report or args.docs):
-        train_all(args.out, todo, extra, args.jobs)
-    summary = summarise(args.out, seeds, extra, previous)
+        train_all(spec, args.out, todo, extra, args.jobs)
+    summary = summarise(spec, args.out, seeds, extra, previous)
     tabs = tables(summary)
     for name, md in tabs.items():
         print(f"\n{name}:\n{md}")
-    need = seeds_line(summary)
+    need = seeds_line(summary, pair)
     if need:
-        print(f"\nat {need['steps']} steps glyph - trainable has sd {need['sd']:.4f} "
+        print(f"\nat {need['steps']} steps {pair} has sd {need['sd']:.4f} "
               f"over {need['n']} seeds: an interval of +-0.03 needs "
               f"{need['seeds'] or 'more than 10,000'} seeds (the sd itself is uncertain with so few)")
     if args.docs:
-        save_summary(SUMMARY, summary)
-        plot(summary, os.path.join(ROOT, 'docs', 'sweep_difference.png'))
-        write_tables(PAGE, 'sweep', tabs)
-        print(f"wrote {os.path.relpath(SUMMARY, ROOT)}, docs/sweep_difference.png and the tables of "
-              f"{os.path.relpath(PAGE, ROOT)}")
+        save_summary(spec.summary, summary)
+        plot(summary, spec.figure, figure_pairs)
+        write_tables(PAGE, spec.module, tabs)
+        print(f"wrote {os.path.relpath(spec.summary, ROOT)}, {os.path.relpath(spec.figure, ROOT)} and the "
+              f"tables of {os.path.relpath(PAGE, ROOT)}")
+
+if __name__ == '__main__':
+    main(SWEEP, tables)

@@ -135,7 +135,7 @@ def test_sweep_summary_tables_from_a_small_summary():
 
 def test_sweep_reuses_the_runs_of_a_committed_summary(tmp_path, monkeypatch):
     from experiments import sweep
-    monkeypatch.setattr(sweep, 'PLAN', [(100, ('glyph', 'trainable'))])
+    spec = sweep.Sweep('sweep', [(100, ('glyph', 'trainable'))], sweep.PAIRS, '', '')
     monkeypatch.setattr(sweep, 'unigram', lambda data_dir: {})
     rec = lambda v: dict(val_bpb=v, by_input=[v - 1, None], by_target=[v, v], train_py_val_bpb=v, minutes=2.0)
     previous = dict(extra=[], tokens_per_step=sweep.TOKENS_PER_STEP, budgets={'100': dict(
@@ -143,7 +143,7 @@ def test_sweep_reuses_the_runs_of_a_committed_summary(tmp_path, monkeypatch):
         runs={'glyph_s1337': rec(2.5), 'trainable_s1337': rec(2.6), 'glyph_s1338': rec(2.4), 'trainable_s1338': rec(2.6)})})
     assert set(sweep.kept(previous, [])) == {(100, a, s) for a in ('glyph', 'trainable') for s in (1337, 1338)}
     assert sweep.kept(previous, ['--n_layer=2']) == {} # other settings: nothing is reused
-    s = sweep.summarise(str(tmp_path), [1337, 1338], [], previous) # no run on disk: all from the summary
+    s = sweep.summarise(spec, str(tmp_path), [1337, 1338], [], previous) # no run on disk: all from the summary
     p = s['budgets']['100']['pairs']['glyph - trainable']
     assert math.isclose(p['mean'], -0.15) and s['runs_finished'] == 4 and s['train_minutes'] == 8.0
     assert p['by_input'][1] is None and math.isclose(p['by_input'][0]['mean'], -0.15) # a bucket without positions
