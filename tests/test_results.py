@@ -45,3 +45,19 @@ def test_an_edited_number_is_caught(tmp_path):
     assert stale_tables(page) == []
     assert stale_tables(edited) == [('sweep:trend', 'differs from its summary')]
     assert stale_tables(page, {'sweep': str(tmp_path / 'absent.json')})[0][1].startswith('no summary at')
+
+def test_benchmark_tables_come_from_the_sections_that_ran():
+    from experiments import bench
+    run = lambda results: dict(command='python -m experiments.bench eval --docs', commit='x', machine='m',
+                               date='2026-12-05', load_before=0.1, results=results)
+    tasks = [dict(task='mmlu', questions=570, seconds=15.6, both=True),
+             dict(task='piqa', questions=1838, seconds=20.5, both=False)]
+    summary = {'sections': {'eval': run(dict(questions=570, wall_s=23.0, standard_tokens_per_s=15503.0,
+                                             plain_tokens_per_s=15167.0, dtype='torch.bfloat16', tasks=tasks)),
+                            'gpu': run(None)}} # a section that was skipped draws nothing
+    t = bench.tables(summary)
+    assert set(t) == {'eval_forward', 'eval_tasks'}
+    assert t['eval_forward'].splitlines()[2] == '| 15,503 | 15,167 | 1.02 | 23 |'
+    rows = t['eval_tasks'].splitlines()
+    assert rows[0].startswith('| task (bfloat16) |')
+    assert rows[2] == '| MMLU | both | 570 | 15.6 | 27.4 | 1.00 |' and rows[3].endswith('| 11.2 | 0.41 |')
