@@ -147,3 +147,23 @@ def test_sweep_reuses_the_runs_of_a_committed_summary(tmp_path, monkeypatch):
     p = s['budgets']['100']['pairs']['glyph - trainable']
     assert math.isclose(p['mean'], -0.15) and s['runs_finished'] == 4 and s['train_minutes'] == 8.0
     assert p['by_input'][1] is None and math.isclose(p['by_input'][0]['mean'], -0.15) # a bucket without positions
+
+def test_the_codepoint_sweep_trains_its_arms_on_its_own_data_and_tables_them(tmp_path, monkeypatch):
+    from experiments import sweep, sweep_codepoint as sc
+    calls = []
+    monkeypatch.setattr(sweep, 'train_logged', lambda cmd, out_dir, name, env=None: (calls.append(cmd),
+                                                                                   os.makedirs(out_dir)))
+    sweep.train_one(sc.CODEPOINT, str(tmp_path), 50, 'affine', 1338, [], None)
+    assert '--dataset=codepoint' in calls[0] and '--embedding=affine' in calls[0] and '--embedding_seed=1338' in calls[0]
+    assert {a for _, arms in sc.PLAN for a in arms} == set(sc.ARMS) and len(sc.PLAN) >= 3
+    pair = lambda m, hw: dict(mean=m, ci95=hw, sd=0.01, seeds=[1337, 1338, 1339],
+                              by_input=[dict(mean=m * 2, ci95=hw), None])
+    b = dict(tokens=204800, labels=['never-9', '10+'], positions_share=[0.25, 0.75],
+             arms={a: dict(mean=3.0, ci95=0.05, seeds=[1337, 1338, 1339]) for a in sc.ARMS},
+             pairs={'glyph - binary': pair(-0.1, 0.03), 'glyph - affine': pair(0.01, 0.05)})
+    t = sc.tables(dict(budgets={'50': b}))
+    assert t['arms'].splitlines()[2] == '| 50 | 0.20M |' + ' 3.000 +- 0.050 (3) |' * 5
+    assert t['differences'].splitlines()[2] == '| 50 | **-0.100 +- 0.030** | +0.010 +- 0.050 | - | - | - |'
+    rare, common = t['rarity'].splitlines()[2:4]
+    assert rare == '| 50 | never-9 | 25.0% | **-0.200 +- 0.030** | +0.020 +- 0.050 | - | - |'
+    assert common == '| 50 | 10+ | 75.0% | - | - | - | - |' # a bucket without positions, a pair not run
