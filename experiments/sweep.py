@@ -200,7 +200,8 @@ def summarise(spec, root, seeds, extra, previous=None):
                 for key in ('by_input', 'by_target'):
                     p[key] = [bucket_pair(runs, a, c, key, k) for k in range(len(edges))]
     minutes = [rec.get('minutes') or 0 for b in budgets.values() for rec in b['runs'].values()]
-    return dict(command=' '.join([f'python -m experiments.{spec.module}', *sys.argv[1:]]), commit=git_commit(),
+    command = ' '.join([f'python -m experiments.{spec.module}', *sys.argv[1:]])
+    return dict(command=command, commit=git_commit(),
                 config=os.path.relpath(CONFIG, ROOT), dataset=spec.dataset, extra=extra,
                 tokens_per_step=TOKENS_PER_STEP, seeds=seeds,
                 runs_finished=sum(len(b['runs']) for b in budgets.values()),

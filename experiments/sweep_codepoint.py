@@ -33,8 +33,8 @@ PAIRS = [('glyph', 'binary'), ('glyph', 'affine'), ('glyph', 'random'), ('binary
          ('glyph', 'trainable'), ('affine', 'binary'), ('random', 'trainable'), ('affine', 'trainable')]
 REPORTED = ('glyph - binary', 'glyph - affine', 'glyph - random', 'binary - trainable')
 SUMMARY = os.path.join(ROOT, 'docs', 'comparison_codepoint.json')
-CODEPOINT = Sweep('sweep_codepoint', PLAN, PAIRS, SUMMARY, os.path.join(ROOT, 'docs', 'codepoint_difference.png'),
-                  dataset='codepoint', tokens_per_s=2600)
+FIGURE = os.path.join(ROOT, 'docs', 'codepoint_difference.png')
+CODEPOINT = Sweep('sweep_codepoint', PLAN, PAIRS, SUMMARY, FIGURE, dataset='codepoint', tokens_per_s=2600)
 
 def by_steps(summary):
     return sorted(summary['budgets'].items(), key=lambda kv: int(kv[0]))
@@ -43,12 +43,13 @@ def tables(summary):
     """{name: markdown table} of the codepoint sweep's summary; bold: the interval excludes zero"""
     rows = ['| steps | training tokens | ' + ' | '.join(ARMS) + ' |', '| --- | --- |' + ' --- |' * len(ARMS)]
     for steps, b in by_steps(summary):
-        rows.append(f"| {steps} | {b['tokens'] / 1e6:.2f}M | " + ' | '.join(arm_cell(b, a) for a in ARMS) + ' |')
+        cells = ' | '.join(arm_cell(b, a) for a in ARMS)
+        rows.append(f"| {steps} | {b['tokens'] / 1e6:.2f}M | {cells} |")
     out = {'arms': '\n'.join(rows)}
-    rows = ['| steps | ' + ' | '.join(REPORTED) + ' | glyph - trainable |', '| --- |' + ' --- |' * (len(REPORTED) + 1)]
+    names = (*REPORTED, 'glyph - trainable')
+    rows = ['| steps | ' + ' | '.join(names) + ' |', '| --- |' + ' --- |' * len(names)]
     for steps, b in by_steps(summary):
-        rows.append(f"| {steps} | " + ' | '.join(diff(b['pairs'].get(n)) for n in (*REPORTED, 'glyph - trainable'))
-                    + ' |')
+        rows.append(f"| {steps} | " + ' | '.join(diff(b['pairs'].get(n)) for n in names) + ' |')
     out['differences'] = '\n'.join(rows)
     rows = ['| steps | inputs seen in training | share of val positions | ' + ' | '.join(REPORTED) + ' |',
             '| --- | --- | --- |' + ' --- |' * len(REPORTED)]
@@ -60,4 +61,5 @@ def tables(summary):
     return out
 
 if __name__ == '__main__':
-    main(CODEPOINT, tables, pair='glyph - binary', figure_pairs=('glyph - binary', 'glyph - affine', 'glyph - random'))
+    main(CODEPOINT, tables, pair='glyph - binary',
+         figure_pairs=('glyph - binary', 'glyph - affine', 'glyph - random'))
