@@ -15,6 +15,7 @@ References: karpathy/nanoGPT model.py (the shape of this file), RoFormer (arXiv 
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -169,6 +170,9 @@ def make_embedding(config, wte=None):
     else:
         raise ValueError(f"unknown embedding '{config.embedding}': "
                          "use 'glyph', 'trainable', 'random', 'binary' or 'affine'")
+    if config.embedding not in ('random', 'affine') and config.embedding_seed != GPTConfig.embedding_seed:
+        warnings.warn(f"embedding_seed={config.embedding_seed} is ignored: embedding='{config.embedding}' "
+                      "draws nothing from it (only 'random' and 'affine' do)")
     if config.wte_init not in ('unit', 'gpt2', 'glyph'):
         raise ValueError(f"unknown wte_init '{config.wte_init}': use 'unit', 'gpt2' or 'glyph'")
     return emb

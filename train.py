@@ -211,20 +211,20 @@ ckpt_path = os.path.join(out_dir, 'ckpt.pt')
 if init_from == 'scratch':
     print("Initializing a new model from scratch")
     wte = None
-    if embedding == 'glyph' or (embedding == 'trainable' and wte_init == 'glyph'):
-        # rank 0 renders (or reads its cache); the others receive the matrix below
-        if master_process:
-            try:
+    try: # a font, recipe, embedding or wte_init that cannot be: one sentence, not a traceback
+        if embedding == 'glyph' or (embedding == 'trainable' and wte_init == 'glyph'):
+            # rank 0 renders (or reads its cache); the others receive the matrix below
+            if master_process:
                 t0 = time.time()
                 wte = torch.from_numpy(glyphs.glyph_embeddings(tok, n_embd, glyph_recipe))
                 provenance.update(glyphs.provenance(tok, n_embd, glyph_recipe))
-            except (FileNotFoundError, ValueError) as e:
-                fail(e)
-            print(f"glyph embedding ({glyph_recipe} recipe) ready in {time.time() - t0:.1f}s")
-        else:
-            wte = torch.zeros(tok.vocab_size, n_embd)
-    torch.manual_seed(seed) # the non-embedding weights are the same for every embedding mode
-    model = GPT(GPTConfig(**model_args), wte=wte)
+                print(f"glyph embedding ({glyph_recipe} recipe) ready in {time.time() - t0:.1f}s")
+            else:
+                wte = torch.zeros(tok.vocab_size, n_embd)
+        torch.manual_seed(seed) # the non-embedding weights are the same for every embedding mode
+        model = GPT(GPTConfig(**model_args), wte=wte)
+    except (FileNotFoundError, ValueError) as e:
+        fail(e)
     stages = [dict(source=None, layers=n_layer, iters=0, tokens=0)] # a model trained whole is one stage
 elif init_from == 'grow':
     if os.path.abspath(grow_from) == os.path.abspath(ckpt_path):

@@ -393,6 +393,21 @@ def test_cli_end_to_end_and_bad_inputs(tmp_path, data_dir, compact, monkeypatch,
     assert cli(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--limit', '1', '--protocol', 'paper') is None
     assert 'paper protocol (0-shot, 1 generated token(s), greedy): accuracy' in capsys.readouterr().out
 
+def test_a_table_free_checkpoint_is_scored_as_the_model_it_holds(tmp_path, data_dir, compact):
+    # embedding='affine' keeps only its map (A, b): the loaded model must compute the same rows and scores
+    args = dict(block_size=512, vocab_size=compact.vocab_size, n_layer=2, n_head=2, n_embd=32, embedding='affine',
+                embedding_seed=5)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(**args)).eval()
+    torch.save({'model': model.state_dict(), 'model_args': args, 'tokenizer': compact.spec, 'iter_num': 0,
+                'tokenizer_hash': compact.hash, 'config': {}, 'provenance': {}}, tmp_path / 'ckpt.pt')
+    out = tmp_path / 'r.json'
+    assert cli(str(tmp_path / 'ckpt.pt'), '--data', data_dir, '--shots', '2', '--limit', '1', '--out', str(out)) is None
+    ref = evaluate(model, compact, data_dir, shots=2, limit=1, verbose=False)['questions']
+    got = json.loads(out.read_text())['questions']
+    assert len(got) == len(ref) == 3 and [q['pred'] for q in got] == [q['pred'] for q in ref]
+    assert np.allclose([q['scores'] for q in got], [q['scores'] for q in ref], atol=1e-5, rtol=0)
+
 def test_report_prints_fixed_summaries_as_fixed_lines(capsys):
     s = {'task': 'piqa', 'note': 'a note', 'n_questions': 4, 'wall_s': 1.23, 'bad_rows_skipped': 2,
          'standard': {'accuracy': 0.5, 'ci95': 0.1, 'n': 4, 'acc_norm': 0.25, 'chance': 0.5}}

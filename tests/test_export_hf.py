@@ -1,5 +1,5 @@
 """export_hf.py: a tiny random checkpoint exported and loaded by transformers' AutoModelForCausalLM with no
-custom code gives glyphgpt's logits at full context (bias and no bias, frozen glyph and trainable inputs);
+custom code gives glyphgpt's logits at full context (bias and no bias, frozen glyph, trainable and table-free inputs);
 the paper's Hugging Face tokenizer is written so that AutoTokenizer gives glyphgpt's ids on the default
 corpus's val text; the refusals and the warning for tokenizers that cannot be written."""
 import dataclasses
@@ -49,7 +49,8 @@ def save_ckpt(path, tok, bias=False, embedding='glyph', seed=0, n_embd=32):
     torch.save(ck, path)
     return model.eval()
 
-@pytest.mark.parametrize('bias,embedding', [(False, 'glyph'), (True, 'glyph'), (False, 'trainable')])
+@pytest.mark.parametrize('bias,embedding', [(False, 'glyph'), (True, 'glyph'), (False, 'trainable'),
+                                            (False, 'affine')]) # affine: the table it computes
 def test_logits_equal_glyphgpts_at_full_context(tmp_path, bias, embedding):
     from transformers import AutoModelForCausalLM
     tok = load_tokenizer(small_hf_tokenizer(tmp_path))

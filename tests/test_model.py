@@ -2,6 +2,7 @@
 
 import io
 import math
+import warnings
 
 import pytest
 import torch
@@ -148,6 +149,19 @@ def test_affine_embedding_is_table_free_and_a_recoding_of_the_binary_rows():
     assert not any(p is emb.A for p in model.parameters())
     with pytest.raises(ValueError, match="needs n_embd >= 9"):
         GPT(GPTConfig(block_size=8, vocab_size=300, n_layer=1, n_head=1, n_embd=8, embedding='affine'))
+
+def test_bad_embedding_settings_are_one_sentence_each():
+    cfg = lambda **kw: GPTConfig(block_size=8, vocab_size=64, n_layer=1, n_head=2, n_embd=16, **kw)
+    with pytest.raises(ValueError, match="unknown embedding 'glyphs': use 'glyph', 'trainable'"):
+        GPT(cfg(embedding='glyphs'))
+    # a seed only random and affine draw from: said to be ignored elsewhere, and the rows do not change
+    with pytest.warns(UserWarning, match="embedding_seed=7 is ignored: embedding='binary' draws nothing"):
+        binary = GPT(cfg(embedding='binary', embedding_seed=7)).transformer.wte.weight
+    assert torch.equal(binary, GPT(cfg(embedding='binary')).transformer.wte.weight)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error') # the seed's own arms, and the default seed anywhere: no warning
+        GPT(cfg(embedding='random', embedding_seed=7)), GPT(cfg(embedding='affine', embedding_seed=7))
+        GPT(cfg(embedding='trainable'))
 
 def test_invertible_gf2_finds_full_rank_matrices():
     g = torch.Generator().manual_seed(0)

@@ -14,6 +14,7 @@ import torch
 
 import util
 from conftest import ROOT, TINY, last_log_entry, losses, run, train_defaults
+from grow import stage_seed
 from model import load_checkpoint
 from util import configure, inference_dtype, native_bf16, read_globals, resolve_dtype
 
@@ -42,6 +43,21 @@ def test_glyph_buffer_survives_training_bit_for_bit(work):
     assert torch.equal(m0.transformer.wte.weight, m5.transformer.wte.weight)
     assert not torch.equal(m0.lm_head.weight, m5.lm_head.weight)
     assert m5.checkpoint['iter_num'] == 5 and 'glyph_key' in m5.checkpoint['provenance']
+
+def test_a_table_free_run_trains_samples_and_grows(work):
+    # embedding='affine' through the scripts: its map (A, b) is all the checkpoint holds of the input
+    args = ['--dataset=tiny', '--embedding=affine', *TINY]
+    run([*args, '--out_dir=out_affine', '--max_iters=3', '--embedding_seed=5'], work)
+    ckpt = work / 'out_affine' / 'ckpt.pt'
+    src = torch.load(ckpt, weights_only=True)['model']
+    assert {k for k in src if k.startswith('transformer.wte')} == {'transformer.wte.A', 'transformer.wte.b'}
+    r = run([str(ckpt), '--start=the cat', '--num_samples=1', '--max_new_tokens=5'], work, script='sample.py')
+    assert r.stdout.split('\n', 1)[1].strip().startswith('the cat')
+    # a growth stage keeps the source's map: its seed (5) is read from the checkpoint, not from this run (42)
+    run([*args, '--n_layer=2', '--init_from=grow', f'--grow_from={ckpt}', '--out_dir=out_affine2',
+         '--max_iters=2', f'--seed={stage_seed(1337, 2)}'], work)
+    grown = torch.load(work / 'out_affine2' / 'ckpt.pt', weights_only=True)['model']
+    assert all(torch.equal(grown[k], src[k]) for k in ('transformer.wte.A', 'transformer.wte.b'))
 
 @pytest.mark.parametrize('dtype', ['float32', 'bfloat16']) # bfloat16: autocast on CPU as well
 def test_exact_resume(work, dtype):
@@ -107,6 +123,8 @@ def test_bad_config_is_one_clear_error(work, capsys):
     # a dataset that was never prepared: train.py itself says what to run, with no traceback
     r = run(['--dataset=absent', *TINY], work, check=False)
     assert r.returncode != 0 and 'run `python prepare.py`' in r.stderr and 'Traceback' not in r.stderr
+    r = run(['--dataset=tiny', '--embedding=glyphs', *TINY], work, check=False) # a model setting, too
+    assert r.returncode != 0 and "unknown embedding 'glyphs'" in r.stderr and 'Traceback' not in r.stderr
 
 def test_shard_of_another_tokenizer_is_refused(work):
     shutil.copytree(work / 'data' / 'tiny', work / 'data' / 'mixed')
